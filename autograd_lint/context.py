@@ -1,0 +1,421 @@
+"""Per-file shared analysis, computed once during the engine's walk and read by every rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Iterator, Optional, Union
+
+import libcst as cst
+
+from .analysis import (
+    NO_GRAD_CONTEXTS,
+    ImportTable,
+    assigned_names,
+    dotted_name,
+    keyword,
+    is_true,
+    method_call,
+    terminal_name,
+    walk,
+)
+from .finding import Applicability
+
+if TYPE_CHECKING:
+    from .rule import Rule
+
+Loop = Union[cst.For, cst.While]
+Scope = Union[cst.Module, cst.FunctionDef]
+STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
+
+TENSOR_FACTORIES = frozenset(
+    "torch." + name
+    for name in (
+        "tensor randn rand randint randn_like rand_like zeros ones empty full arange linspace "
+        "logspace eye zeros_like ones_like empty_like full_like from_numpy as_tensor stack cat "
+        "normal randperm"
+    ).split()
+)
+PARAMETER_MAKERS = frozenset({"torch.nn.Parameter", "torch.autograd.Variable"})
+
+
+# --- pending edits: what rules ask for, turned into offsets once positions are known ---------
+
+
+@dataclass(frozen=True)
+class Replace:
+    node: cst.CSTNode
+    code: str
+
+
+@dataclass(frozen=True)
+class InsertStatement:
+    """Insert ``lines`` (one statement each, no indentation) before or after ``anchor``,
+    at ``anchor``'s indentation plus ``extra_indent`` levels."""
+
+    anchor: cst.CSTNode
+    lines: tuple[str, ...]
+    after: bool = False
+
+
+@dataclass(frozen=True)
+class RemoveStatement:
+    statement: cst.CSTNode
+
+
+PendingEdit = Union[Replace, InsertStatement, RemoveStatement]
+
+
+@dataclass(frozen=True)
+class PendingFix:
+    description: str
+    applicability: Applicability
+    edits: tuple[PendingEdit, ...]
+
+
+@dataclass
+class Report:
+    rule: "Rule"
+    node: cst.CSTNode
+    message: str
+    fix: Optional[PendingFix]
+
+
+# --- events inside one loop iteration --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something autograd cares about, in source order within a loop's body.
+
+    ``kind`` is one of backward, grad, step, clear, update; ``target`` is the loss
+    (backward), the optimizer (step), the thing cleared (clear) or the updated tensor.
+    ``via`` is the call in the loop that reached it when it sits in a called function.
+    """
+
+    kind: str
+    node: cst.CSTNode
+    target: Optional[cst.BaseExpression]
+    via: Optional[cst.CSTNode] = None
+
+
+@dataclass
+class FileContext:
+    module: cst.Module
+    source: str
+    path: str
+    imports: ImportTable = field(default_factory=ImportTable)
+    parents: dict = field(default_factory=dict)
+    loops: list = field(default_factory=list)
+    functions: dict = field(default_factory=dict)  # name -> [FunctionDef]
+    reports: list = field(default_factory=list)
+    # Names (dotted text) that the file shows to be tensors, optimizers, or gradients.
+    tensor_names: set = field(default_factory=set)
+    requires_grad_names: set = field(default_factory=set)
+    grad_aliases: set = field(default_factory=set)
+    optimizer_names: set = field(default_factory=set)
+    backward_targets: set = field(default_factory=set)
+    no_grad_callees: set = field(default_factory=set)
+
+    # --- reporting ---
+
+    def report(self, rule: "Rule", node: cst.CSTNode, message: str, fix: Optional[PendingFix]) -> None:
+        self.reports.append(Report(rule, node, message, fix))
+
+    # --- tree navigation ---
+
+    def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        return self.parents.get(node)
+
+    def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+        current = self.parents.get(node)
+        while current is not None:
+            yield current
+            current = self.parents.get(current)
+
+    def statement_of(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The innermost statement holding ``node`` (a line, or a compound statement's header)."""
+        if isinstance(node, STATEMENT_TYPES):
+            return node
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, STATEMENT_TYPES):
+                return ancestor
+        return node
+
+    def scope_of(self, node: cst.CSTNode) -> Scope:
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, (cst.FunctionDef, cst.Module)):
+                return ancestor
+        return self.module
+
+    def enclosing_loop(self, node: cst.CSTNode) -> Optional[Loop]:
+        """The innermost loop whose body (not header) runs ``node``, within the same function."""
+        child = node
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                return None
+            if isinstance(ancestor, (cst.For, cst.While)) and child is ancestor.body:
+                return ancestor
+            child = ancestor
+        return None
+
+    def in_no_grad(self, node: cst.CSTNode) -> bool:
+        """Does ``node`` run with gradient recording off (``with torch.no_grad()``, a
+        ``@torch.no_grad()`` function, or a function only called from such places)?"""
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, cst.With) and any(self.is_no_grad(i.item) for i in ancestor.items):
+                return True
+            if isinstance(ancestor, cst.FunctionDef):
+                if any(self.is_no_grad(d.decorator) for d in ancestor.decorators):
+                    return True
+                if ancestor.name.value in self.no_grad_callees:
+                    return True
+                return False
+        return False
+
+    def is_no_grad(self, expression: cst.BaseExpression) -> bool:
+        if isinstance(expression, cst.Call):
+            qualified = self.imports.qualified(expression.func)
+            if qualified == "torch.set_grad_enabled":
+                first = expression.args[0].value if expression.args else None
+                return isinstance(first, cst.Name) and first.value == "False"
+            return qualified in NO_GRAD_CONTEXTS
+        return self.imports.qualified(expression) in NO_GRAD_CONTEXTS
+
+    # --- what calls mean ---
+
+    def qualified(self, expression: cst.BaseExpression) -> Optional[str]:
+        return self.imports.qualified(expression)
+
+    def backward_target(self, call: cst.Call) -> Optional[cst.BaseExpression]:
+        """The tensor a call backpropagates from, if it is a backward call."""
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return None
+        method = func.attr.value
+        first = call.args[0].value if call.args and call.args[0].keyword is None else None
+        if method == "manual_backward":
+            return first
+        if method != "backward":
+            return None
+        if self.qualified(func) == "torch.autograd.backward":
+            return first
+        receiver = func.value
+        receiver_name = (terminal_name(receiver) or "").lower()
+        if any(word in receiver_name for word in ("accelerator", "fabric", "engine")):
+            return first
+        scaled = method_call(receiver, "scale")
+        if scaled is not None and isinstance(receiver, cst.Call) and receiver.args:
+            return receiver.args[0].value
+        return receiver
+
+    def step_target(self, call: cst.Call) -> Optional[cst.BaseExpression]:
+        """The optimizer a call steps (``opt.step()``, ``scaler.step(opt)``), if any."""
+        func = method_call(call, "step")
+        if func is None:
+            return None
+        receiver = func.value
+        name = (terminal_name(receiver) or "").lower()
+        if "sched" in name or name.startswith("lr") or "warmup" in name:
+            return None
+        if "scaler" in name:
+            return call.args[0].value if call.args else receiver
+        text = dotted_name(receiver)
+        if "opt" in name or "solver" in name or (text is not None and text in self.optimizer_names):
+            return receiver
+        return None
+
+    def clear_target(self, node: cst.CSTNode) -> Optional[cst.BaseExpression]:
+        """What a node clears the gradients of: ``m.zero_grad()``, ``p.grad = None``,
+        ``p.grad.zero_()``, ``p.grad.data.zero_()``; else ``None``."""
+        if isinstance(node, cst.Attribute) and node.attr.value == "zero_grad":
+            return node.value
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            if node.func.attr.value in ("zero_", "detach_", "fill_", "mul_") or node.func.attr.value == "zero_grad":
+                receiver = node.func.value
+                if node.func.attr.value == "zero_grad":
+                    return receiver
+                if isinstance(receiver, cst.Attribute) and receiver.attr.value == "data":
+                    receiver = receiver.value
+                if isinstance(receiver, cst.Attribute) and receiver.attr.value == "grad":
+                    if node.func.attr.value in ("zero_", "detach_") or _zero_argument(node):
+                        return receiver.value
+        if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)) or isinstance(node, cst.Del):
+            targets = (
+                [t.target for t in node.targets]
+                if isinstance(node, cst.Assign)
+                else [node.target]
+            )
+            for target in targets:
+                if isinstance(target, cst.Attribute) and target.attr.value == "grad" and not isinstance(
+                    node, cst.AugAssign
+                ):
+                    return target.value
+        return None
+
+    def mentions_grad(self, node: cst.CSTNode) -> bool:
+        for inner in walk(node):
+            if isinstance(inner, cst.Attribute) and inner.attr.value == "grad":
+                return True
+            if isinstance(inner, cst.Name) and inner.value in self.grad_aliases:
+                return True
+        return False
+
+    def update_target(self, node: cst.CSTNode) -> Optional[cst.BaseExpression]:
+        """The tensor a statement part updates from its gradient (``p -= lr * p.grad``,
+        ``p.data.sub_(lr * g)``, ``p.add_(p.grad, alpha=-lr)``, ``p.data = ...``)."""
+        if isinstance(node, cst.AugAssign):
+            target = node.target
+            if self.mentions_grad(node.value):
+                return _strip_data(target)
+            return None
+        if isinstance(node, cst.Assign):
+            for t in node.targets:
+                target = t.target
+                if isinstance(target, cst.Attribute) and target.attr.value == "data" and self.mentions_grad(node.value):
+                    return target.value
+                if isinstance(target, cst.Name) and self.mentions_grad(node.value):
+                    own = dotted_name(target)
+                    if any(
+                        isinstance(n, cst.Attribute) and n.attr.value == "grad" and dotted_name(n.value) == own
+                        for n in walk(node.value)
+                    ):
+                        return target
+            return None
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            method = node.func.attr.value
+            if method.endswith("_") and not method.startswith("_") and method not in ("zero_", "requires_grad_", "detach_"):
+                receiver = node.func.value
+                if isinstance(receiver, cst.Attribute) and receiver.attr.value == "grad":
+                    return None
+                if any(self.mentions_grad(arg.value) for arg in node.args):
+                    return _strip_data(receiver)
+        return None
+
+    # --- loops ---
+
+    def loop_events(self, loop: Loop) -> list[Event]:
+        cache = self.__dict__.setdefault("_events", {})
+        if loop not in cache:
+            cache[loop] = list(self._events_in(loop.body, via=None, seen=set()))
+        return cache[loop]
+
+    def _events_in(self, body: cst.CSTNode, via: Optional[cst.CSTNode], seen: set) -> Iterator[Event]:
+        for node in walk(body):
+            if isinstance(node, cst.Call):
+                target = self.backward_target(node)
+                if target is not None:
+                    yield Event("backward", node, target, via)
+                    continue
+                if self.qualified(node.func) == "torch.autograd.grad":
+                    yield Event("grad", node, None, via)
+                    continue
+                target = self.step_target(node)
+                if target is not None:
+                    yield Event("step", node, target, via)
+                    continue
+                target = self.clear_target(node)
+                if target is not None:
+                    yield Event("clear", node, target, via)
+                    continue
+                target = self.update_target(node)
+                if target is not None:
+                    yield Event("update", node, target, via)
+                    continue
+                for function in self.called_functions(node):
+                    if function not in seen and len(seen) < 8:
+                        seen.add(function)
+                        yield from self._events_in(function.body, via or node, seen)
+            elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Attribute)):
+                target = self.clear_target(node)
+                if target is not None:
+                    yield Event("clear", node, target, via)
+                    continue
+                target = self.update_target(node)
+                if target is not None:
+                    yield Event("update", node, target, via)
+
+    def called_functions(self, call: cst.Call) -> list[cst.FunctionDef]:
+        """Functions of this file that a call may run (by name; ``self.x()`` finds methods)."""
+        func = call.func
+        if isinstance(func, cst.Name):
+            return self.functions.get(func.value, [])
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value in ("self", "cls"):
+            return [f for f in self.functions.get(func.attr.value, []) if self.is_method(f)]
+        return []
+
+    def is_method(self, function: cst.FunctionDef) -> bool:
+        parent = self.parents.get(function)
+        while parent is not None and not isinstance(parent, (cst.ClassDef, cst.FunctionDef, cst.Module)):
+            parent = self.parents.get(parent)
+        return isinstance(parent, cst.ClassDef)
+
+    def names_bound_in(self, node: cst.CSTNode) -> set[str]:
+        """Names that code in ``node`` binds (assignments, loop targets, ``with ... as``)."""
+        bound: set[str] = set()
+        for inner in walk(node):
+            if isinstance(inner, cst.Assign):
+                for t in inner.targets:
+                    bound.update(assigned_names(t.target))
+            elif isinstance(inner, (cst.AugAssign, cst.AnnAssign)):
+                bound.update(assigned_names(inner.target))
+            elif isinstance(inner, cst.For):
+                bound.update(assigned_names(inner.target))
+            elif isinstance(inner, cst.WithItem) and inner.asname is not None:
+                bound.update(assigned_names(inner.asname.name))
+            elif isinstance(inner, cst.NamedExpr):
+                bound.update(assigned_names(inner.target))
+            elif isinstance(inner, cst.Del):
+                bound.update(assigned_names(inner.target))
+        return bound
+
+    def assignment_before(self, name: str, loop: Loop) -> Optional[cst.BaseExpression]:
+        """The value last assigned to ``name`` in the loop's scope before the loop starts."""
+        scope = self.scope_of(loop)
+        found: Optional[cst.BaseExpression] = None
+        for node in walk(scope.body if isinstance(scope, cst.FunctionDef) else scope):
+            if node is loop:
+                return found
+            if isinstance(node, cst.Assign) and any(name in assigned_names(t.target) for t in node.targets):
+                found = node.value
+            elif isinstance(node, (cst.AugAssign, cst.AnnAssign)) and name in assigned_names(node.target):
+                found = node.value
+        return None
+
+    def is_tensor(self, expression: cst.BaseExpression) -> bool:
+        """Is there evidence in this file that ``expression`` holds a tensor?"""
+        if isinstance(expression, cst.Attribute) and expression.attr.value in ("grad", "weight", "bias"):
+            return True
+        text = dotted_name(expression)
+        if text is None:
+            return isinstance(expression, cst.Call) and self.qualified(expression.func) in TENSOR_FACTORIES
+        if text in self.tensor_names or text in self.grad_aliases or text in self.backward_targets:
+            return True
+        last = text.rsplit(".", 1)[-1].lower()
+        return "loss" in last
+
+
+def _zero_argument(call: cst.Call) -> bool:
+    return bool(call.args) and isinstance(call.args[0].value, (cst.Integer, cst.Float)) and call.args[0].value.value in (
+        "0",
+        "0.",
+        "0.0",
+    )
+
+
+def _strip_data(node: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(node, cst.Attribute) and node.attr.value == "data":
+        return node.value
+    return node
+
+
+def call_makes_leaf_requiring_grad(context: FileContext, call: cst.Call) -> bool:
+    """``torch.randn(3, requires_grad=True)``, ``nn.Parameter(...)``, ``Variable(t, requires_grad=True)``."""
+    qualified = context.qualified(call.func)
+    if qualified == "torch.nn.Parameter":
+        flag = keyword(call, "requires_grad")
+        return flag is None or not (isinstance(flag.value, cst.Name) and flag.value.value == "False")
+    flag = keyword(call, "requires_grad")
+    return flag is not None and is_true(flag.value) and (
+        qualified in TENSOR_FACTORIES or qualified in PARAMETER_MAKERS or qualified is None or (qualified or "").startswith("torch.")
+    )
