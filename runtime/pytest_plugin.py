@@ -1,0 +1,1 @@
+"""pytest plugin: ``pytest --autograd-lint`` runs each test under ``watch``."""
