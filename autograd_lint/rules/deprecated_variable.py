@@ -1,0 +1,183 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+import libcst as cst
+
+from ..analysis import CANONICAL, dotted_name, is_true, keyword
+from ..context import TENSOR_FACTORIES, PendingFix, RemoveStatement, Replace
+from ..rule import Invalid, Rule
+
+
+class DeprecatedVariable(Rule):
+    """
+    ## What it does
+    Flags every use of `torch.autograd.Variable`, whatever the import form or alias.
+
+    ## Why is this bad?
+    Since PyTorch 0.4 tensors carry autograd themselves and `Variable` is a shim kept
+    for old code. It does not do what old tutorials say: `Variable(t)` returns a new
+    tensor that does *not* require grad even when `t` does, and keywords such as
+    `volatile=` are silently ignored. Code written around it usually also uses `.data`
+    and the other habits of that era that break gradient tracking.
+
+    ## Example
+    ```python
+    from torch.autograd import Variable
+
+    x = Variable(torch.rand(5), requires_grad=True)
+    target = Variable(torch.tensor([1.0, 2.0]))
+    ```
+
+    ## Use instead
+    ```python
+    x = torch.rand(5, requires_grad=True)
+    target = torch.tensor([1.0, 2.0])
+    ```
+
+    ## Known false positives
+    None known: the name is resolved through the file's imports, so a `Variable` of
+    another library (TensorFlow, MXNet) is not reported.
+
+    ## Fix
+    Safe. `Variable(t)` becomes `t` (`t.detach()` when `t` is known to require grad),
+    `Variable(t, requires_grad=True)` becomes a new leaf with the same values
+    (`torch.rand(5, requires_grad=True)` for a factory call, else
+    `t.detach().requires_grad_()`), and the import is removed once nothing uses it.
+    """
+
+    code: ClassVar[str] = "AGL003"
+    name: ClassVar[str] = "deprecated-variable"
+    message: ClassVar[str] = "`torch.autograd.Variable` is deprecated; use tensors directly"
+    fix_applicability = "safe"
+    triggers = ("Variable",)
+
+    VALID = (
+        "import torch\nx = torch.rand(5, requires_grad=True)\n",
+        # Another library's Variable is none of our business.
+        "import tensorflow as tf\nimport torch\nv = tf.Variable(3.0)\n",
+        "from mxnet.autograd import Variable\nimport torch\nv = Variable(1)\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.rand(5), requires_grad=True)\n",
+            lines=(2, 3),
+            fixed="import torch\nx = torch.rand(5, requires_grad=True)\n",
+        ),
+        Invalid(
+            "import torch\nimport torch.autograd as ag\ny = ag.Variable(torch.ones(2))\n",
+            lines=(3,),
+            fixed="import torch\nimport torch.autograd as ag\ny = torch.ones(2)\n",
+        ),
+        Invalid(
+            "import torch as t\nfrom torch.autograd.variable import Variable as V\n"
+            "w = t.zeros(3, requires_grad=True)\nv = V(w)\nu = t.autograd.Variable(w.sum(), requires_grad=True)\n",
+            lines=(2, 4, 5),
+            fixed="import torch as t\n"
+            "w = t.zeros(3, requires_grad=True)\nv = w.detach()\nu = w.sum().detach().requires_grad_()\n",
+        ),
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nprint(isinstance(torch.ones(1), Variable))\n",
+            lines=(2, 3),
+        ),
+    )
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self.uses: list[cst.CSTNode] = []
+        self.imports: list[tuple[cst.SimpleStatementLine, cst.ImportFrom, cst.ImportAlias]] = []
+        self.fixable_uses = 0
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if node.relative or node.module is None or isinstance(node.names, cst.ImportStar):
+            return
+        module = dotted_name(node.module)
+        for alias in node.names:
+            if module is not None and isinstance(alias.name, cst.Name):
+                full = CANONICAL.get(f"{module}.{alias.name.value}", f"{module}.{alias.name.value}")
+                if _is_variable(full):
+                    self.imports.append((self.context.statement_of(node), node, alias))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in self.context.imports.names and self._is_use(node):
+            if _is_variable(self.context.qualified(node) or ""):
+                self.uses.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value == "Variable" and _is_variable(self.context.qualified(node) or ""):
+            self.uses.append(node)
+
+    def _is_use(self, node: cst.Name) -> bool:
+        parent = self.context.parent(node)
+        if isinstance(parent, cst.Attribute) and parent.attr is node:
+            return False
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            return False  # reported on the whole attribute
+        return not isinstance(parent, (cst.ImportAlias, cst.AsName))
+
+    def finish(self) -> None:
+        for use in self.uses:
+            call = self.context.parent(use)
+            fix = None
+            if isinstance(call, cst.Call) and call.func is use:
+                fix = self._call_fix(call)
+            if fix is not None:
+                self.fixable_uses += 1
+            self.report(use if fix is None else call, fix=fix)
+        all_fixable = self.fixable_uses == len(self.uses)
+        for statement, node, alias in self.imports:
+            fix = None
+            if all_fixable:
+                fix = _remove_alias_fix(statement, node, alias)
+            self.report(alias, fix=fix)
+
+    def _call_fix(self, call: cst.Call) -> PendingFix | None:
+        positional = [a for a in call.args if a.keyword is None and not a.star]
+        keywords = {a.keyword.value: a for a in call.args if a.keyword is not None}
+        if len(positional) != 1 or set(keywords) - {"requires_grad"}:
+            return None
+        data = positional[0].value
+        module = self.context.module
+        code = module.code_for_node(data)
+        if not isinstance(data, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)):
+            code = f"({code})"
+        flag = keywords.get("requires_grad")
+        if flag is not None and is_true(flag.value):
+            if (
+                isinstance(data, cst.Call)
+                and self.context.qualified(data.func) in TENSOR_FACTORIES
+                and keyword(data, "requires_grad") is None
+                and data.args
+            ):
+                last = data.args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+                grown = data.with_changes(
+                    args=[*data.args[:-1], last, cst.Arg(keyword=cst.Name("requires_grad"), value=cst.Name("True"))]
+                )
+                replacement = module.code_for_node(grown)
+            else:
+                replacement = f"{code}.detach().requires_grad_()"
+        elif flag is not None and not (isinstance(flag.value, cst.Name) and flag.value.value == "False"):
+            return None
+        elif isinstance(data, cst.Name) and data.value in self.context.requires_grad_names:
+            replacement = f"{code}.detach()"
+        else:
+            replacement = code
+        return PendingFix("Use the tensor itself", "safe", (Replace(call, replacement),))
+
+
+def _is_variable(qualified: str) -> bool:
+    return qualified == "torch.autograd.Variable" or qualified in (
+        "torch.autograd.variable.Variable",
+        "torch.Variable",
+    )
+
+
+def _remove_alias_fix(statement, node: cst.ImportFrom, alias: cst.ImportAlias) -> PendingFix | None:
+    names = [a for a in node.names if a is not alias]
+    if not names:
+        if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+            return PendingFix("Remove the unused import", "safe", (RemoveStatement(statement),))
+        return None
+    names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    code = cst.Module(body=[]).code_for_node(node.with_changes(names=names))
+    return PendingFix("Remove the unused import", "safe", (Replace(node, code),))
