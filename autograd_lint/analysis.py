@@ -124,6 +124,24 @@ def keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:
     return None
 
 
+def without_argument(call: cst.Call, argument: cst.Arg) -> cst.Call:
+    """The call with one argument dropped, keeping the others' formatting."""
+    args = [a for a in call.args if a is not argument]
+    if args:
+        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return call.with_changes(args=args)
+
+
+def keyword_argument(name: str, value: cst.BaseExpression) -> cst.Arg:
+    """``name=value`` written the PEP 8 way (libcst's default puts spaces around ``=``)."""
+    no_space = cst.SimpleWhitespace("")
+    return cst.Arg(
+        keyword=cst.Name(name),
+        value=value,
+        equal=cst.AssignEqual(whitespace_before=no_space, whitespace_after=no_space),
+    )
+
+
 def is_true(node: Optional[cst.BaseExpression]) -> bool:
     return isinstance(node, cst.Name) and node.value == "True"
 

@@ -63,7 +63,16 @@ class RemoveStatement:
     statement: cst.CSTNode
 
 
-PendingEdit = Union[Replace, InsertStatement, RemoveStatement]
+@dataclass(frozen=True)
+class ReplaceStatement:
+    """Replace a whole statement line by ``lines``: ``(extra indent levels, code)`` pairs,
+    indented like the statement. A trailing comment stays on the last line."""
+
+    statement: cst.CSTNode
+    lines: tuple[tuple[int, str], ...]
+
+
+PendingEdit = Union[Replace, InsertStatement, RemoveStatement, ReplaceStatement]
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,13 @@ class FileContext:
 
     def report(self, rule: "Rule", node: cst.CSTNode, message: str, fix: Optional[PendingFix]) -> None:
         self.reports.append(Report(rule, node, message, fix))
+
+    def torch_alias(self) -> Optional[str]:
+        """The local name bound to the ``torch`` module itself, if any (for inserted code)."""
+        for local, qualified in self.imports.names.items():
+            if qualified == "torch" and not local.startswith("*"):
+                return local
+        return None
 
     # --- tree navigation ---
 

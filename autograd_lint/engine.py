@@ -22,6 +22,7 @@ from .context import (
     PendingFix,
     RemoveStatement,
     Replace,
+    ReplaceStatement,
     Report,
     call_makes_leaf_requiring_grad,
 )
@@ -317,6 +318,21 @@ def _resolve_fix(pending: PendingFix, context: FileContext, ranges: dict, lines:
             if source[line_start:start].strip():
                 return None
             edits.append(Edit(line_start, lines.line_end(last_line), ""))
+        elif isinstance(edit, ReplaceStatement):
+            start, end = ranges[edit.statement]
+            first_line = lines.position(start)[0]
+            last_line = lines.position(max(end - 1, start))[0]
+            line_start = lines.line_start(first_line)
+            indent = source[line_start:start]
+            if indent.strip():
+                return None
+            line_end = lines.line_end(last_line)
+            tail = source[end:line_end].rstrip("\r\n")
+            ending = source[end + len(tail) : line_end]
+            unit = context.module.default_indent
+            body = [indent + unit * level + code for level, code in edit.lines]
+            body[-1] += tail
+            edits.append(Edit(line_start, line_end, newline.join(body) + ending))
     return Fix(pending.description, pending.applicability, tuple(sorted(edits, key=lambda e: (e.start, e.end))))
 
 

@@ -4,7 +4,7 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import CANONICAL, dotted_name, is_true, keyword
+from ..analysis import CANONICAL, dotted_name, is_true, keyword, keyword_argument
 from ..context import TENSOR_FACTORIES, PendingFix, RemoveStatement, Replace
 from ..rule import Invalid, Rule
 
@@ -151,7 +151,7 @@ class DeprecatedVariable(Rule):
             ):
                 last = data.args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
                 grown = data.with_changes(
-                    args=[*data.args[:-1], last, cst.Arg(keyword=cst.Name("requires_grad"), value=cst.Name("True"))]
+                    args=[*data.args[:-1], last, keyword_argument("requires_grad", cst.Name("True"))]
                 )
                 replacement = module.code_for_node(grown)
             else:

@@ -1,0 +1,153 @@
+from __future__ import annotations
+
+from typing import ClassVar, Optional
+
+import libcst as cst
+
+from ..analysis import dotted_name
+from ..context import Event, FileContext, InsertStatement, Loop, PendingFix
+from ..rule import Invalid, Rule
+
+
+class MissingZeroGrad(Rule):
+    """
+    ## What it does
+    Flags a loop that runs `backward()` and updates parameters (an optimizer or
+    scaler `step()`, or an in-place update from `.grad`) but never clears the
+    gradients: no `zero_grad()`, no `p.grad = None`, no `p.grad.zero_()`, neither in
+    the loop nor in a function of the same file that the loop calls.
+
+    ## Why is this bad?
+    `backward()` adds into `.grad`; it never overwrites. Without clearing, each
+    update uses the sum of every gradient so far: the steps grow, the loss
+    oscillates or diverges, and nothing raises an error.
+
+    ## Example
+    ```python
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    ```
+
+    ## Use instead
+    ```python
+    for x, y in loader:
+        optimizer.zero_grad()
+        loss = criterion(model(x), y)
+        loss.backward()
+        optimizer.step()
+    ```
+
+    ## Known false positives
+    Gradients cleared by code in another module (a callback, a framework hook) are
+    invisible here; add `# noqa: AGL002` on the backward line. Clearing under a
+    condition (gradient accumulation) counts as clearing, and a closure passed to
+    `step(closure)` is a complete step of its own.
+
+    ## Fix
+    Unsafe (it changes the update, on purpose): `optimizer.zero_grad()` at the top
+    of the loop body when the step runs every iteration, right after the step when
+    the step is conditional; `p.grad = None` after a manual update.
+    """
+
+    code: ClassVar[str] = "AGL002"
+    name: ClassVar[str] = "missing-zero-grad"
+    message: ClassVar[str] = (
+        "gradients are never cleared in this loop, so each update also applies every "
+        "earlier gradient; call `{suggestion}` once per iteration"
+    )
+    fix_applicability = "unsafe"
+    triggers = ("backward",)
+
+    VALID = (
+        "import torch\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = crit(model(x), y)\n"
+        "    loss.backward()\n    optimizer.step()\n",
+        # Gradient accumulation: clear under a condition.
+        "import torch\nfor i, (x, y) in enumerate(loader):\n    loss = crit(model(x), y) / 4\n    loss.backward()\n"
+        "    if (i + 1) % 4 == 0:\n        optimizer.step()\n        optimizer.zero_grad()\n",
+        # Manual SGD with p.grad = None.
+        "import torch\nfor _ in range(100):\n    loss = (w * x - y).pow(2).mean()\n    loss.backward()\n"
+        "    with torch.no_grad():\n        for p in [w]:\n            p -= 0.1 * p.grad\n            p.grad = None\n",
+        # The clearing sits in a method the loop calls.
+        "import torch\nclass Trainer:\n    def train_step(self, batch):\n        self.opt.zero_grad()\n"
+        "        loss = self.model(batch).mean()\n        loss.backward()\n        self.opt.step()\n"
+        "    def fit(self, loader):\n        for batch in loader:\n            self.train_step(batch)\n",
+        # Updates from torch.autograd.grad never accumulate.
+        "import torch\nfor _ in range(10):\n    loss = f(w)\n    (g,) = torch.autograd.grad(loss, [w])\n"
+        "    with torch.no_grad():\n        w -= 0.1 * g\n",
+        # A scheduler step is not an update.
+        "import torch\nfor epoch in range(3):\n    loss = model(x).sum()\n    loss.backward()\n    scheduler.step()\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n    optimizer.step()\n",
+            lines=(4,),
+            fixed="import torch\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = crit(model(x), y)\n"
+            "    loss.backward()\n    optimizer.step()\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nwhile step < 100:\n    loss = (x - target).pow(2).mean()\n    loss.backward()\n"
+            "    x.data.sub_(0.01 * x.grad.data)\n    step += 1\n",
+            lines=(4,),
+            fixed="import torch\nwhile step < 100:\n    loss = (x - target).pow(2).mean()\n    loss.backward()\n"
+            "    x.data.sub_(0.01 * x.grad.data)\n    x.grad = None\n    step += 1\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\ndef train(model, loader, opt, scaler):\n    for x, y in loader:\n"
+            "        with torch.autocast('cuda'):\n            loss = model(x, y)\n"
+            "        scaler.scale(loss).backward()\n        scaler.step(opt)\n        scaler.update()\n",
+            lines=(6,),
+            fixed="import torch\ndef train(model, loader, opt, scaler):\n    for x, y in loader:\n"
+            "        opt.zero_grad()\n        with torch.autocast('cuda'):\n            loss = model(x, y)\n"
+            "        scaler.scale(loss).backward()\n        scaler.step(opt)\n        scaler.update()\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nfor epoch in range(10):\n    optimizer.zero_grad()\n    for x, y in loader:\n"
+            "        crit(model(x), y).backward()\n        if ready:\n            optimizer.step()\n",
+            lines=(5,),
+            fixed="import torch\nfor epoch in range(10):\n    optimizer.zero_grad()\n    for x, y in loader:\n"
+            "        crit(model(x), y).backward()\n        if ready:\n            optimizer.step()\n"
+            "            optimizer.zero_grad()\n",
+            unsafe=True,
+        ),
+    )
+
+    def finish(self) -> None:
+        context = self.context
+        for loop in context.loops:
+            events = context.loop_events(loop)
+            backward = next((e for e in events if e.kind == "backward"), None)
+            updates = [e for e in events if e.kind in ("step", "update")]
+            if backward is None or not updates or any(e.kind == "clear" for e in events):
+                continue
+            if any(e.kind == "step" and _passes_closure(e.node) for e in updates):
+                continue
+            suggestion, fix = _clearing(context, loop, updates[0])
+            self.report(backward.via or backward.node, self.message.format(suggestion=suggestion), fix)
+
+
+def _passes_closure(call: cst.CSTNode) -> bool:
+    if not isinstance(call, cst.Call) or not isinstance(call.func, cst.Attribute):
+        return False
+    receiver = (dotted_name(call.func.value) or "").lower()
+    return "scaler" not in receiver and any(a.keyword is None or a.keyword.value == "closure" for a in call.args)
+
+
+def _clearing(context: FileContext, loop: Loop, update: Event) -> tuple[str, Optional[PendingFix]]:
+    target = context.module.code_for_node(update.target) if update.target is not None else "optimizer"
+    if update.kind == "step":
+        suggestion = f"{target}.zero_grad()"
+    else:
+        suggestion = f"{target}.grad = None"
+    if update.via is not None or not isinstance(loop.body, cst.IndentedBlock):
+        return suggestion, None
+    statement = context.statement_of(update.node)
+    if update.kind == "step" and context.parent(statement) is loop.body:
+        edit = InsertStatement(loop.body.body[0], (suggestion,))
+    else:
+        edit = InsertStatement(statement, (suggestion,), after=True)
+    return suggestion, PendingFix(f"Clear gradients with `{suggestion}`", "unsafe", (edit,))

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from typing import ClassVar, Optional
+
+import libcst as cst
+
+from ..analysis import keyword, walk, without_argument
+from ..context import FileContext, InsertStatement, Loop, PendingFix, RemoveStatement, Replace
+from ..rule import Invalid, Rule
+
+# Values that build no graph: rebinding a name to one of these is not a forward pass.
+_PLAIN_VALUES = (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString, cst.List, cst.Dict)
+
+
+class StaleGraph(Rule):
+    """
+    ## What it does
+    Flags `loss.backward()` inside a loop when `loss` was computed before the loop and
+    is never recomputed in it.
+
+    ## Why is this bad?
+    The graph is a record of the forward pass as it ran once, with the parameter
+    values of that moment. Every iteration then differentiates that same old graph:
+    the gradient never changes, however much the parameters move, so the model
+    follows a stale direction and diverges or stalls. Without `retain_graph=True`
+    the second iteration fails ("Trying to backward through the graph a second
+    time"); with it, nothing fails and the mistake is silent.
+
+    ## Example
+    ```python
+    distance = torch.mean((x - target) ** 2)
+    for i in range(1000):
+        distance.backward(retain_graph=True)
+        with torch.no_grad():
+            x -= 0.01 * x.grad
+        x.grad = None
+    ```
+
+    ## Use instead
+    ```python
+    for i in range(1000):
+        distance = torch.mean((x - target) ** 2)
+        distance.backward()
+        with torch.no_grad():
+            x -= 0.01 * x.grad
+        x.grad = None
+    ```
+
+    ## Known false positives
+    A loop that deliberately backpropagates one fixed graph several times (to time
+    backward, say) is reported; silence it with `# noqa: AGL001`. Only plain names
+    are followed: `self.loss.backward()` is not checked.
+
+    ## Fix
+    Unsafe (it changes what runs each iteration, on purpose): when the loss is built
+    by a simple assignment just before the loop, that assignment moves into the loop
+    before the backward, and the then-needless `retain_graph=True` is dropped.
+    """
+
+    code: ClassVar[str] = "AGL001"
+    name: ClassVar[str] = "stale-graph"
+    message: ClassVar[str] = (
+        "`{name}` is computed once before the loop, so every iteration backpropagates "
+        "through the same stale graph; compute it inside the loop"
+    )
+    fix_applicability = "unsafe"
+    triggers = ("backward",)
+
+    VALID = (
+        # The loss is recomputed every iteration.
+        "import torch\nx = torch.rand(5, requires_grad=True)\nfor i in range(10):\n"
+        "    loss = (x ** 2).sum()\n    loss.backward()\n",
+        # A loop over losses binds the name each iteration.
+        "import torch\nfor loss in losses:\n    loss.backward()\n",
+        # Closure-based optimizers build the graph inside the closure.
+        "import torch\ndef closure():\n    opt.zero_grad()\n    loss = model(x).sum()\n    loss.backward()\n"
+        "    return loss\nfor _ in range(5):\n    opt.step(closure)\n",
+        # A graph built in the enclosing loop's iteration, backpropagated once.
+        "import torch\nfor batch in loader:\n    loss = model(batch).mean()\n    if loss > 0:\n        loss.backward()\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nx = torch.rand(5, requires_grad=True)\ntarget = torch.ones(5)\n"
+            "distance = torch.mean((x - target) ** 2)\nfor i in range(100):\n"
+            "    distance.backward(retain_graph=True)\n    with torch.no_grad():\n"
+            "        x -= 0.01 * x.grad\n    x.grad = None\n",
+            lines=(6,),
+            fixed="import torch\nx = torch.rand(5, requires_grad=True)\ntarget = torch.ones(5)\n"
+            "for i in range(100):\n    distance = torch.mean((x - target) ** 2)\n"
+            "    distance.backward()\n    with torch.no_grad():\n"
+            "        x -= 0.01 * x.grad\n    x.grad = None\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\ndef fit(model, opt, x, y):\n    loss = ((model(x) - y) ** 2).mean()\n"
+            "    step = 0\n    while step < 100:\n        opt.zero_grad()\n        loss.backward(retain_graph=True)\n"
+            "        opt.step()\n        step += 1\n",
+            lines=(7,),
+        ),
+        Invalid(
+            "import torch as t\nw = t.zeros(3, requires_grad=True)\nloss = (w - 1).pow(2).sum()\n"
+            "for epoch in range(3):\n    for i in range(10):\n        t.autograd.backward(loss, retain_graph=True)\n",
+            lines=(6,),
+        ),
+    )
+
+    def finish(self) -> None:
+        context = self.context
+        for loop in context.loops:
+            bound: Optional[set[str]] = None
+            for event in context.loop_events(loop):
+                if event.kind != "backward" or event.via is not None or not isinstance(event.target, cst.Name):
+                    continue
+                if context.enclosing_loop(event.node) is not loop:
+                    continue
+                if bound is None:
+                    bound = context.names_bound_in(loop.body)
+                name = event.target.value
+                if name in bound:
+                    continue
+                value = context.assignment_before(name, loop)
+                if value is None or isinstance(value, _PLAIN_VALUES):
+                    continue
+                self.report(event.node, self.message.format(name=name), _move_into_loop(context, loop, event.node, name))
+
+
+def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: str) -> Optional[PendingFix]:
+    """Move ``name = ...`` from just before the loop to just before the backward."""
+    block = context.parent(loop)
+    body = list(getattr(block, "body", ()))
+    if loop not in body:
+        return None
+    index = body.index(loop)
+    assignment = None
+    for statement in reversed(body[:index]):
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            break
+        small = statement.body[0]
+        if not isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Expr)):
+            break
+        if isinstance(small, cst.Assign) and [t.target for t in small.targets if isinstance(t.target, cst.Name) and t.target.value == name]:
+            if len(small.targets) == 1:
+                assignment = statement
+            break
+    if assignment is None:
+        return None
+    # Statements between the assignment and the loop must not read the name.
+    between = body[body.index(assignment) + 1 : index]
+    if any(isinstance(n, cst.Name) and n.value == name for s in between for n in walk(s)):
+        return None
+    edits = [
+        RemoveStatement(assignment),
+        InsertStatement(context.statement_of(backward), (context.module.code_for_node(assignment.body[0]),)),
+    ]
+    retain = keyword(backward, "retain_graph")
+    if retain is not None:
+        edits.append(Replace(backward, context.module.code_for_node(without_argument(backward, retain))))
+    return PendingFix(f"Compute `{name}` inside the loop", "unsafe", tuple(edits))
+
+
