@@ -66,6 +66,16 @@ class ImportTable:
                     local = alias.asname.name.value
                 self.names[local] = f"{module}.{alias.name.value}"
 
+    def local_name(self, qualified: str) -> Optional[str]:
+        """The name this file binds to exactly ``qualified`` (``t`` for ``torch`` after
+        ``import torch as t``), for fixes that must spell a torch name; else ``None``."""
+        if self.names.get(qualified) == qualified:
+            return qualified
+        for local, bound in self.names.items():
+            if bound == qualified and not local.startswith("*"):
+                return local
+        return None
+
     def qualified(self, expression: cst.BaseExpression) -> Optional[str]:
         """``torch.autograd.Variable`` for ``ag.Variable`` after ``import torch.autograd as ag``."""
         parts: list[str] = []
