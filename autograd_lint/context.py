@@ -66,10 +66,11 @@ class RemoveStatement:
 @dataclass(frozen=True)
 class ReplaceStatement:
     """Replace a whole statement line by ``lines``: ``(extra indent levels, code)`` pairs,
-    indented like the statement. A trailing comment stays on the last line."""
+    indented like the statement. A trailing comment goes on line ``comment_line``."""
 
     statement: cst.CSTNode
     lines: tuple[tuple[int, str], ...]
+    comment_line: int = -1
 
 
 PendingEdit = Union[Replace, InsertStatement, RemoveStatement, ReplaceStatement]
@@ -315,6 +316,12 @@ class FileContext:
         if loop not in cache:
             cache[loop] = list(self._events_in(loop.body, via=None, seen=set()))
         return cache[loop]
+
+    def function_events(self, function: cst.FunctionDef) -> list[Event]:
+        cache = self.__dict__.setdefault("_function_events", {})
+        if function not in cache:
+            cache[function] = list(self._events_in(function.body, via=None, seen={function}))
+        return cache[function]
 
     def _events_in(self, body: cst.CSTNode, via: Optional[cst.CSTNode], seen: set) -> Iterator[Event]:
         for node in walk(body):

@@ -331,7 +331,7 @@ def _resolve_fix(pending: PendingFix, context: FileContext, ranges: dict, lines:
             ending = source[end + len(tail) : line_end]
             unit = context.module.default_indent
             body = [indent + unit * level + code for level, code in edit.lines]
-            body[-1] += tail
+            body[edit.comment_line] += tail
             edits.append(Edit(line_start, line_end, newline.join(body) + ending))
     return Fix(pending.description, pending.applicability, tuple(sorted(edits, key=lambda e: (e.start, e.end))))
 

@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+from typing import ClassVar, Optional
+
+import libcst as cst
+
+from ..analysis import dotted_name, walk
+from ..rule import Invalid, Rule
+from ._repair import no_grad_update
+
+
+class InplaceUpdateOutsideNoGrad(Rule):
+    """
+    ## What it does
+    Flags an in-place update of a tensor from its own gradient (`w -= lr * w.grad`,
+    `w.sub_(lr * w.grad)`, `w.add_(w.grad, alpha=-lr)`) outside `torch.no_grad()`.
+
+    ## Why is this bad?
+    With gradient recording on, the update itself becomes part of the graph. On a
+    leaf that requires grad PyTorch refuses it ("a leaf Variable that requires grad
+    is being used in an in-place operation"); people then reach for `.data`, which
+    hides the update from autograd instead. The update belongs under
+    `torch.no_grad()`, which is what every optimizer does.
+
+    ## Example
+    ```python
+    loss.backward()
+    w -= 0.1 * w.grad
+    ```
+
+    ## Use instead
+    ```python
+    loss.backward()
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+    w.grad = None
+    ```
+
+    ## Known false positives
+    A function that is only ever called under `torch.no_grad()` elsewhere in the same
+    file is understood; one called from another module is not, so decorate it with
+    `@torch.no_grad()`.
+
+    ## Fix
+    Unsafe: the update is wrapped in `with torch.no_grad():`, and in a loop that never
+    clears gradients, `w.grad = None` follows it.
+    """
+
+    code: ClassVar[str] = "AGL011"
+    name: ClassVar[str] = "inplace-update-outside-no-grad"
+    message: ClassVar[str] = (
+        "`{name}` is updated in place from its gradient while autograd records; "
+        "do the update under `torch.no_grad()`"
+    )
+    fix_applicability = "unsafe"
+    triggers = ("grad",)
+
+    VALID = (
+        "import torch\nwith torch.no_grad():\n    w -= 0.1 * w.grad\n",
+        "import torch\n@torch.no_grad()\ndef sgd(params, lr):\n    for p in params:\n        p.add_(p.grad, alpha=-lr)\n",
+        # Called only under no_grad in this file.
+        "import torch\ndef sgd(params, lr):\n    for p in params:\n        p -= lr * p.grad\n"
+        "with torch.no_grad():\n    sgd(model.parameters(), 0.1)\n",
+        # Clearing gradients is not an update.
+        "import torch\nw.grad.zero_()\nw.grad -= w.grad\n",
+        # Updating through .data is AGL004's business.
+        "import torch\nw.data -= 0.1 * w.grad\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nfor _ in range(10):\n    loss = (w * x).sum()\n    loss.backward()\n    w -= 0.1 * w.grad\n",
+            lines=(5,),
+            fixed="import torch\nfor _ in range(10):\n    loss = (w * x).sum()\n    loss.backward()\n"
+            "    with torch.no_grad():\n        w -= 0.1 * w.grad\n    w.grad = None\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nfor _ in range(10):\n    loss = (w * x).sum()\n    loss.backward()\n"
+            "    w.add_(w.grad, alpha=-0.1)\n    w.grad.zero_()\n",
+            lines=(5,),
+            fixed="import torch\nfor _ in range(10):\n    loss = (w * x).sum()\n    loss.backward()\n"
+            "    with torch.no_grad():\n        w.add_(w.grad, alpha=-0.1)\n    w.grad.zero_()\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\ndef step(params, lr):\n    for p in params:\n        p.sub_(lr * p.grad)\n",
+            lines=(4,),
+        ),
+    )
+
+    def finish(self) -> None:
+        context = self.context
+        for node in self.candidates:
+            if context.in_no_grad(node):
+                continue
+            target = context.update_target(node)
+            name = dotted_name(target) if target is not None else None
+            if name is None or _through_data_or_grad(node):
+                continue
+            statement = context.statement_of(node)
+            update = context.module.code_for_node(statement.body[0]) if isinstance(statement, cst.SimpleStatementLine) else ""
+            fix = no_grad_update(context, statement, update, target, "Update under no_grad") if update else None
+            self.report(node, self.message.format(name=name), fix)
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self.candidates: list[cst.CSTNode] = []
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if _own_grad(node.target, node.value):
+            self.candidates.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value.endswith("_") and not func.attr.value.startswith("_"):
+            if any(_own_grad(func.value, arg.value) for arg in node.args):
+                self.candidates.append(node)
+
+
+def _own_grad(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
+    """Does ``value`` read ``target.grad``?"""
+    name = dotted_name(target)
+    if name is None:
+        return False
+    return any(
+        isinstance(n, cst.Attribute) and n.attr.value == "grad" and dotted_name(n.value) == name for n in walk(value)
+    )
+
+
+def _through_data_or_grad(node: cst.CSTNode) -> Optional[bool]:
+    target = node.target if isinstance(node, cst.AugAssign) else node.func.value
+    return isinstance(target, cst.Attribute) and target.attr.value in ("data", "grad")

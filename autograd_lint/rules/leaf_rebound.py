@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from typing import ClassVar
+
+import libcst as cst
+
+from ..analysis import method_call, walk
+from ..rule import Invalid, Rule
+from ._repair import no_grad_update
+
+_INPLACE = {cst.Subtract: "-=", cst.Add: "+="}
+
+
+class LeafRebound(Rule):
+    """
+    ## What it does
+    Flags `w = w - lr * w.grad` in a loop: a parameter rebound to the result of its
+    own update.
+
+    ## Why is this bad?
+    The new `w` is the output of an operation, not a leaf: autograd does not fill
+    its `.grad` (it stays `None`, or the next step fails on `None`), and every
+    iteration chains the graph of all earlier updates onto the new one. Under
+    `torch.no_grad()` the new `w` does not require grad at all, so the next loss does
+    not depend on anything trainable.
+
+    ## Example
+    ```python
+    for _ in range(100):
+        loss = ((w * x - y) ** 2).mean()
+        loss.backward()
+        w = w - 0.1 * w.grad
+    ```
+
+    ## Use instead
+    ```python
+    for _ in range(100):
+        loss = ((w * x - y) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= 0.1 * w.grad
+        w.grad = None
+    ```
+
+    ## Known false positives
+    Rebinding and then calling `w.requires_grad_()` (a fresh leaf each iteration) is
+    correct and not reported.
+
+    ## Fix
+    Unsafe: the update becomes in place under `torch.no_grad()`, and the gradient is
+    cleared after it when the loop does not clear it already.
+    """
+
+    code: ClassVar[str] = "AGL010"
+    name: ClassVar[str] = "leaf-rebound"
+    message: ClassVar[str] = (
+        "`{name}` is rebound to the result of its own update, so it is no longer a leaf "
+        "and its next `.grad` is `None`; update it in place under `torch.no_grad()`"
+    )
+    fix_applicability = "unsafe"
+    triggers = ("grad",)
+
+    VALID = (
+        "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
+        "    with torch.no_grad():\n        w -= 0.1 * w.grad\n    w.grad = None\n",
+        # A fresh leaf every iteration.
+        "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
+        "    w = (w - 0.1 * w.grad).detach().requires_grad_()\n",
+        "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
+        "    w = w.detach() - 0.1 * w.grad\n    w.requires_grad_()\n",
+        # Outside a loop: a one-off step.
+        "import torch\nw = w - 0.1 * w.grad\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
+            "    w = w - 0.1 * w.grad\n",
+            lines=(5,),
+            fixed="import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
+            "    with torch.no_grad():\n        w -= 0.1 * w.grad\n    w.grad = None\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch as T\nwhile True:\n    loss = f(b)\n    loss.backward()\n    with T.no_grad():\n"
+            "        b = b - lr * b.grad  # step\n",
+            lines=(6,),
+            fixed="import torch as T\nwhile True:\n    loss = f(b)\n    loss.backward()\n    with T.no_grad():\n"
+            "        b -= lr * b.grad  # step\n        b.grad = None\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nfor epoch in range(5):\n    for x, y in data:\n        (model(x, w) - y).pow(2).sum().backward()\n"
+            "        w = torch.clamp(w - lr * w.grad, 0, 1)\n",
+            lines=(5,),
+            fixed="import torch\nfor epoch in range(5):\n    for x, y in data:\n        (model(x, w) - y).pow(2).sum().backward()\n"
+            "        with torch.no_grad():\n            w.copy_(torch.clamp(w - lr * w.grad, 0, 1))\n        w.grad = None\n",
+            unsafe=True,
+        ),
+    )
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        context = self.context
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        name = node.targets[0].target.value
+        if not _reads_own_grad(node.value, name) or method_call(node.value, "requires_grad_") is not None:
+            return
+        if context.enclosing_loop(node) is None or _made_leaf_after(context, node, name):
+            return
+        statement = context.statement_of(node)
+        update = _in_place(context, node.value, name)
+        fix = no_grad_update(context, statement, update, node.targets[0].target, "Update in place under no_grad")
+        self.report(node, self.message.format(name=name), fix)
+
+
+def _reads_own_grad(value: cst.BaseExpression, name: str) -> bool:
+    return any(
+        isinstance(n, cst.Attribute)
+        and n.attr.value == "grad"
+        and isinstance(n.value, cst.Name)
+        and n.value.value == name
+        for n in walk(value)
+    )
+
+
+def _made_leaf_after(context, node: cst.Assign, name: str) -> bool:
+    """``w.requires_grad_()`` / ``w.requires_grad = True`` / ``w.retain_grad()`` right after."""
+    statement = context.statement_of(node)
+    block = context.parent(statement)
+    body = list(getattr(block, "body", ()))
+    if statement not in body:
+        return False
+    for later in body[body.index(statement) + 1 :][:2]:
+        for inner in walk(later):
+            if isinstance(inner, cst.Attribute) and isinstance(inner.value, cst.Name) and inner.value.value == name:
+                if inner.attr.value in ("requires_grad_", "requires_grad", "retain_grad"):
+                    return True
+    return False
+
+
+def _in_place(context, value: cst.BaseExpression, name: str) -> str:
+    code = context.module.code_for_node
+    if (
+        isinstance(value, cst.BinaryOperation)
+        and type(value.operator) in _INPLACE
+        and isinstance(value.left, cst.Name)
+        and value.left.value == name
+    ):
+        return f"{name} {_INPLACE[type(value.operator)]} {code(value.right)}"
+    return f"{name}.copy_({code(value)})"

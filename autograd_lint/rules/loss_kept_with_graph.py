@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+from typing import ClassVar, Iterator, Optional
+
+import libcst as cst
+
+from ..analysis import assigned_names, dotted_name, walk
+from ..context import FileContext, Loop, PendingFix, Replace
+from ..rule import Invalid, Rule
+
+_NUMBERS = (cst.Integer, cst.Float)
+
+
+class LossKeptWithGraph(Rule):
+    """
+    ## What it does
+    Flags a loss that is backpropagated in a loop and also summed or appended across
+    iterations as a tensor (`total += loss`, `losses.append(loss)`), without
+    `.item()` or `.detach()`.
+
+    ## Why is this bad?
+    A loss tensor holds its whole graph: every activation of that forward pass.
+    Adding it to a running total or a list keeps every iteration's graph alive, so
+    memory grows each step until the process runs out of it, usually hours in.
+
+    ## Example
+    ```python
+    total = 0.0
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        total += loss
+    ```
+
+    ## Use instead
+    ```python
+    total = 0.0
+    for x, y in loader:
+        loss = criterion(model(x), y)
+        loss.backward()
+        total += loss.item()
+    ```
+
+    ## Known false positives
+    Only losses that the loop backpropagates are followed, so a list of losses kept
+    on purpose for a single backward after the loop is not reported.
+
+    ## Fix
+    Unsafe: `.item()` when the running total starts as a Python number, `.detach()`
+    otherwise (a list keeps tensors, without their graphs).
+    """
+
+    code: ClassVar[str] = "AGL006"
+    name: ClassVar[str] = "loss-kept-with-graph"
+    message: ClassVar[str] = (
+        "`{name}` is kept across iterations with its graph, so every iteration's graph stays in memory; "
+        "use `{name}.item()` or `{name}.detach()`"
+    )
+    fix_applicability = "unsafe"
+    triggers = ("backward",)
+
+    VALID = (
+        "import torch\ntotal = 0.0\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
+        "    total += loss.item()\n",
+        "import torch\nlosses = []\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
+        "    losses.append(loss.detach())\n",
+        # Summed for a single backward after the loop: the graphs are wanted.
+        "import torch\ntotal = 0\nfor x, y in loader:\n    total = total + crit(model(x), y)\ntotal.backward()\n",
+        # Summing parts of one loss inside the iteration.
+        "import torch\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss += 0.01 * reg(model)\n    loss.backward()\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\ntotal = 0.0\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
+            "    total += loss\n",
+            lines=(6,),
+            fixed="import torch\ntotal = 0.0\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
+            "    total += loss.item()\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nhistory = []\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
+            "    history.append(loss)\n",
+            lines=(6,),
+            fixed="import torch\nhistory = []\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
+            "    history.append(loss.detach())\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nrunning = 0\nfor x, y in loader:\n    loss = crit(model(x), y)\n"
+            "    scaler.scale(loss).backward()\n    running = running + loss * x.size(0)\n",
+            lines=(6,),
+        ),
+    )
+
+    def finish(self) -> None:
+        context = self.context
+        for loop in context.loops:
+            targets = {
+                e.target.value
+                for e in context.loop_events(loop)
+                if e.kind == "backward" and e.via is None and isinstance(e.target, cst.Name)
+            }
+            if not targets:
+                continue
+            for accumulator, name in _accumulations(loop, targets):
+                fix = _detach(context, loop, accumulator, name)
+                self.report(name, self.message.format(name=name.value), fix)
+
+
+def _accumulations(loop: Loop, losses: set[str]) -> Iterator[tuple[Optional[str], cst.Name]]:
+    reset: set[str] = set()
+    for node in walk(loop.body):
+        if isinstance(node, cst.Assign):
+            targets = {n for t in node.targets for n in assigned_names(t.target)}
+            total = next(iter(targets)) if len(targets) == 1 else None
+            if total is not None and total not in losses and total not in reset and _mentions(node.value, total):
+                yield from ((total, name) for name in _bare_losses(node.value, losses))
+            reset |= targets
+        elif isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.AddAssign):
+            total = dotted_name(node.target)
+            if total is not None and total not in losses and total not in reset:
+                yield from ((total, name) for name in _bare_losses(node.value, losses))
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "append":
+            for arg in node.args:
+                yield from ((None, name) for name in _bare_losses(arg.value, losses))
+
+
+def _mentions(node: cst.CSTNode, name: str) -> bool:
+    return any(isinstance(n, cst.Name) and n.value == name for n in walk(node))
+
+
+def _bare_losses(node: cst.BaseExpression, losses: set[str]) -> Iterator[cst.Name]:
+    """Loss names used as operands themselves, not inside a call like ``float(loss)``."""
+    if isinstance(node, cst.Name):
+        if node.value in losses:
+            yield node
+    elif isinstance(node, cst.BinaryOperation):
+        yield from _bare_losses(node.left, losses)
+        yield from _bare_losses(node.right, losses)
+    elif isinstance(node, cst.UnaryOperation):
+        yield from _bare_losses(node.expression, losses)
+
+
+def _detach(context: FileContext, loop: Loop, accumulator: Optional[str], name: cst.Name) -> PendingFix:
+    start = context.assignment_before(accumulator, loop) if accumulator else None
+    method = "item" if isinstance(start, _NUMBERS) else "detach"
+    return PendingFix(f"Keep `{name.value}.{method}()`", "unsafe", (Replace(name, f"{name.value}.{method}()"),))

@@ -1,0 +1,149 @@
+from __future__ import annotations
+
+from typing import ClassVar, Iterable, Optional
+
+import libcst as cst
+
+from ..analysis import dotted_name, walk
+from ..context import Event, FileContext, InsertStatement, PendingFix, RemoveStatement
+from ..rule import Invalid, Rule
+
+_EXITS = (cst.Continue, cst.Break, cst.Return, cst.Raise)
+
+
+class ZeroGradBeforeStep(Rule):
+    """
+    ## What it does
+    Flags gradients cleared between `backward()` and the optimizer's `step()`.
+
+    ## Why is this bad?
+    The step reads the gradients that `backward()` just left in `.grad`. Clearing
+    them first means the step sees zeros (or `None`, which optimizers skip): the
+    weights do not change, the loss stays flat, and no error is raised.
+
+    ## Example
+    ```python
+    loss.backward()
+    optimizer.zero_grad()
+    optimizer.step()
+    ```
+
+    ## Use instead
+    ```python
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    ```
+
+    ## Known false positives
+    With several optimizers the cleared one must be the stepped one, or the only one
+    in sight: clearing D's gradients after G's backward (a GAN) is correct and not
+    reported. Clearing under an `if` that then skips the step (`continue`) is a
+    deliberate skip and not reported.
+
+    ## Fix
+    Unsafe: the clearing moves to just after the step.
+    """
+
+    code: ClassVar[str] = "AGL009"
+    name: ClassVar[str] = "zero-grad-before-step"
+    message: ClassVar[str] = (
+        "gradients are cleared after `backward()` and before `{step}`, so the step sees no gradient "
+        "and the weights do not change; clear them before `backward()` or after the step"
+    )
+    fix_applicability = "unsafe"
+    triggers = ("backward",)
+
+    VALID = (
+        "import torch\nfor x in data:\n    opt.zero_grad()\n    model(x).sum().backward()\n    opt.step()\n",
+        "import torch\nfor x in data:\n    model(x).sum().backward()\n    opt.step()\n    opt.zero_grad()\n",
+        # GAN: G's backward leaves gradients in D; D's are cleared before D's own step.
+        "import torch\nfor x in data:\n    opt_g.zero_grad()\n    g_loss = d(g(z)).mean()\n    g_loss.backward()\n"
+        "    opt_g.step()\n    opt_d.zero_grad()\n    d_loss = d(x).mean() - d(g(z).detach()).mean()\n"
+        "    d_loss.backward()\n    opt_d.step()\n",
+        # Skipping a bad batch.
+        "import torch\nfor x in data:\n    loss = model(x).sum()\n    loss.backward()\n"
+        "    if not torch.isfinite(loss):\n        opt.zero_grad()\n        continue\n    opt.step()\n    opt.zero_grad()\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nfor x in data:\n    loss = model(x).sum()\n    loss.backward()\n"
+            "    optimizer.zero_grad()\n    optimizer.step()\n",
+            lines=(5,),
+            fixed="import torch\nfor x in data:\n    loss = model(x).sum()\n    loss.backward()\n"
+            "    optimizer.step()\n    optimizer.zero_grad()\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\ndef train_step(model, opt, x):\n    loss = model(x).mean()\n    loss.backward()\n"
+            "    model.zero_grad()\n    opt.step()\n    return loss.item()\n",
+            lines=(5,),
+            fixed="import torch\ndef train_step(model, opt, x):\n    loss = model(x).mean()\n    loss.backward()\n"
+            "    opt.step()\n    model.zero_grad()\n    return loss.item()\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nfor x in data:\n    scaler.scale(model(x).sum()).backward()\n"
+            "    for p in model.parameters():\n        p.grad = None\n    scaler.step(opt)\n    scaler.update()\n",
+            lines=(5,),
+        ),
+    )
+
+    def finish(self) -> None:
+        context = self.context
+        sequences: list[list[Event]] = [context.loop_events(loop) for loop in context.loops]
+        for functions in context.functions.values():
+            for function in functions:
+                sequences.append(context.function_events(function))
+        for events in sequences:
+            for clear, step in _cleared_before_step(context, events):
+                step_code = context.module.code_for_node(step.node.func) + "()"
+                self.report(clear.node, self.message.format(step=step_code), _move_after(context, clear, step))
+
+
+def _cleared_before_step(context: FileContext, events: list[Event]) -> Iterable[tuple[Event, Event]]:
+    steps = {dotted_name(e.target) for e in events if e.kind == "step" and e.target is not None}
+    cleared = {dotted_name(e.target) for e in events if e.kind == "clear" and e.target is not None}
+    for index, event in enumerate(events):
+        if event.kind != "clear" or not any(e.kind == "backward" for e in events[:index]):
+            continue
+        if _exits_after(context, event.node):
+            continue
+        for later in events[index + 1 :]:
+            if later.kind in ("backward", "grad", "clear"):
+                break
+            if later.kind == "step":
+                same = dotted_name(later.target) == dotted_name(event.target)
+                alone = len(steps) == 1 and len(cleared) == 1
+                if same or alone:
+                    yield event, later
+                break
+
+
+def _exits_after(context: FileContext, node: cst.CSTNode) -> bool:
+    """Is the clearing in an ``if`` block that leaves the iteration (skipping the step)?"""
+    for ancestor in context.ancestors(node):
+        if isinstance(ancestor, (cst.If, cst.Else)):
+            return any(isinstance(n, _EXITS) for n in walk(ancestor.body))
+        if isinstance(ancestor, (cst.For, cst.While, cst.FunctionDef)):
+            return False
+    return False
+
+
+def _move_after(context: FileContext, clear: Event, step: Event) -> Optional[PendingFix]:
+    if clear.via is not None or step.via is not None:
+        return None
+    clearing = context.statement_of(clear.node)
+    stepping = context.statement_of(step.node)
+    if (
+        not isinstance(clearing, cst.SimpleStatementLine)
+        or len(clearing.body) != 1
+        or context.parent(clearing) is not context.parent(stepping)
+    ):
+        return None
+    code = context.module.code_for_node(clearing.body[0])
+    return PendingFix(
+        "Clear the gradients after the step",
+        "unsafe",
+        (RemoveStatement(clearing), InsertStatement(stepping, (code,), after=True)),
+    )
