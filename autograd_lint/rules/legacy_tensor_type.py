@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+from typing import ClassVar, Optional
+
+import libcst as cst
+
+from ..context import PendingFix, Replace
+from ..rule import Invalid, Rule
+
+# Legacy type name prefix -> the dtype it stands for.
+_DTYPES = {
+    "Float": "float32",
+    "Double": "float64",
+    "Half": "float16",
+    "BFloat16": "bfloat16",
+    "Byte": "uint8",
+    "Char": "int8",
+    "Short": "int16",
+    "Int": "int32",
+    "Long": "int64",
+    "Bool": "bool",
+}
+_LEGACY_TYPES = {
+    f"{module}.{prefix}Tensor": (dtype, module == "torch.cuda")
+    for prefix, dtype in _DTYPES.items()
+    for module in ("torch", "torch.cuda")
+}
+_REFERENCE_MESSAGE = (
+    "`{name}` is a legacy tensor type; name the dtype `torch.{dtype}` (and a `device=`) instead, "
+    "e.g. `x.to(torch.{dtype})` or `x.dtype == torch.{dtype}`"
+)
+
+
+class LegacyTensorType(Rule):
+    """
+    ## What it does
+    Flags the legacy tensor type constructors and type objects: `torch.FloatTensor`,
+    `torch.cuda.FloatTensor`, `torch.LongTensor` and the rest of the family (Float,
+    Double, Half, BFloat16, Byte, Char, Short, Int, Long and Bool, on `torch.` and
+    `torch.cuda.`), whether called or merely referenced (`dtype = torch.FloatTensor`,
+    `x.type(torch.cuda.FloatTensor)`).
+
+    ## Why is this bad?
+    These constructors predate tensors that carry autograd. They take no
+    `requires_grad=`, `dtype=` or `device=` keyword, which is how old code ended up
+    wrapping them in `Variable` and setting `.data`. Their arguments are ambiguous:
+    `torch.FloatTensor(3)` is an *uninitialised* tensor of three elements while
+    `torch.FloatTensor([3])` holds the value 3, so a size passed by mistake gives
+    garbage that trains without an error. `torch.cuda.*` types hard-code the device.
+
+    ## Example
+    ```python
+    weights = torch.FloatTensor([0.2, 0.8])
+    buffer = torch.cuda.FloatTensor(64, 10)
+    labels = labels.type(torch.LongTensor)
+    ```
+
+    ## Use instead
+    ```python
+    weights = torch.tensor([0.2, 0.8], dtype=torch.float32)
+    buffer = torch.empty(64, 10, dtype=torch.float32, device="cuda")
+    labels = labels.to(torch.int64)
+    ```
+
+    ## Known false positives
+    None known: names are resolved through the file's imports, and strings such as
+    `x.type() == "torch.FloatTensor"` are not reported. `isinstance(x,
+    torch.FloatTensor)` is reported although it still works; `x.dtype ==
+    torch.float32` says the same thing without the legacy type.
+
+    ## Fix
+    Safe, for direct constructor calls only: a single list or tuple literal becomes
+    `torch.tensor(<data>, dtype=...)`; integer sizes (or two or more arguments)
+    become `torch.empty(<sizes>, dtype=...)`; no argument becomes
+    `torch.empty(0, dtype=...)`; `device="cuda"` is added for `torch.cuda.*`. A single
+    name argument is ambiguous (data or size?) and gets no fix, nor does a file that
+    does not bind `torch` itself to a name.
+    """
+
+    code: ClassVar[str] = "AGL008"
+    name: ClassVar[str] = "legacy-tensor-type"
+    message: ClassVar[str] = (
+        "`{name}` is a legacy tensor type; use `torch.tensor(..., dtype=torch.{dtype})` "
+        "or `torch.empty(..., dtype=torch.{dtype})`"
+    )
+    fix_applicability = "safe"
+    triggers = ("Tensor",)
+
+    VALID = (
+        "import torch\nx = torch.tensor([1.0, 2.0], dtype=torch.float32)\ny = torch.empty(3, 4)\n",
+        # torch.Tensor is the tensor class itself, and strings are not code.
+        "import torch\n\ndef f(x: torch.Tensor) -> bool:\n"
+        "    return isinstance(x, torch.Tensor) and x.type() == 'torch.cuda.FloatTensor'\n",
+        # Another library's FloatTensor.
+        "import torch\nfrom mylib.types import FloatTensor\nv = FloatTensor([1])\n",
+        "import torch\nimport numpy as np\nclass Batch:\n    LongTensor = int\nb = Batch.LongTensor(3)\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nw = torch.FloatTensor([0.2, 0.8])\nb = torch.cuda.LongTensor(64, 10)\n"
+            "e = torch.DoubleTensor()\n",
+            lines=(2, 3, 4),
+            fixed="import torch\nw = torch.tensor([0.2, 0.8], dtype=torch.float32)\n"
+            'b = torch.empty(64, 10, dtype=torch.int64, device="cuda")\n'
+            "e = torch.empty(0, dtype=torch.float64)\n",
+        ),
+        Invalid(
+            "import torch as t\nmask = t.ByteTensor((1, 0, 1))\nsize = t.cuda.HalfTensor(8)\n",
+            lines=(2, 3),
+            fixed="import torch as t\nmask = t.tensor((1, 0, 1), dtype=t.uint8)\n"
+            'size = t.empty(8, dtype=t.float16, device="cuda")\n',
+        ),
+        Invalid(
+            # A single name may be data or a size: reported without a fix.
+            "import torch\ndtype = torch.cuda.FloatTensor\nx = torch.FloatTensor(values)\n"
+            "y = x.type(torch.LongTensor)\n",
+            lines=(2, 3, 4),
+        ),
+        Invalid(
+            # `torch` is not bound to a name: no fix can spell `torch.tensor`.
+            "from torch import FloatTensor\nfrom torch.cuda import LongTensor as LT\n"
+            "x = FloatTensor([1.0])\ny = LT(3)\n",
+            lines=(3, 4),
+        ),
+    )
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value.endswith("Tensor"):
+            self._check(node)
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value not in self.context.imports.names:
+            return
+        parent = self.context.parent(node)
+        if isinstance(parent, (cst.ImportAlias, cst.AsName)):
+            return
+        if isinstance(parent, cst.Attribute) and (parent.attr is node or parent.value is node):
+            return  # an attribute is checked as a whole
+        self._check(node)
+
+    def _check(self, node: cst.BaseExpression) -> None:
+        qualified = self.context.qualified(node)
+        legacy = _LEGACY_TYPES.get(qualified or "")
+        if legacy is None:
+            return
+        dtype, on_cuda = legacy
+        call = self.context.parent(node)
+        if isinstance(call, cst.Call) and call.func is node:
+            message = self.message.format(name=qualified, dtype=dtype)
+            self.report(call, message, self._constructor_fix(call, dtype, on_cuda))
+        else:
+            self.report(node, _REFERENCE_MESSAGE.format(name=qualified, dtype=dtype))
+
+    def _constructor_fix(self, call: cst.Call, dtype: str, on_cuda: bool) -> Optional[PendingFix]:
+        torch = self.context.imports.local_name("torch")
+        if torch is None or any(arg.keyword is not None or arg.star for arg in call.args):
+            return None
+        module = self.context.module
+        arguments = [module.code_for_node(arg.value) for arg in call.args]
+        first = call.args[0].value if call.args else None
+        if len(call.args) == 1 and isinstance(first, (cst.List, cst.Tuple)):
+            factory = "tensor"
+        elif not call.args:
+            factory, arguments = "empty", ["0"]
+        elif len(call.args) > 1 or isinstance(first, cst.Integer):
+            factory = "empty"
+        else:
+            return None
+        keywords = [f"dtype={torch}.{dtype}"] + (['device="cuda"'] if on_cuda else [])
+        code = f"{torch}.{factory}({', '.join(arguments + keywords)})"
+        return PendingFix(f"Use `{torch}.{factory}` with a dtype", "safe", (Replace(call, code),))
