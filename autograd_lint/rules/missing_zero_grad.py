@@ -121,13 +121,18 @@ class MissingZeroGrad(Rule):
         for loop in context.loops:
             events = context.loop_events(loop)
             backward = next((e for e in events if e.kind == "backward"), None)
-            updates = [e for e in events if e.kind in ("step", "update")]
+            # A rebinding `w = w - lr * w.grad` is AGL010's mistake; the old leaf's `.grad` is never read again.
+            updates = [e for e in events if e.kind in ("step", "update") and not _rebinds(e.node)]
             if backward is None or not updates or any(e.kind == "clear" for e in events):
                 continue
             if any(e.kind == "step" and _passes_closure(e.node) for e in updates):
                 continue
             suggestion, fix = _clearing(context, loop, updates[0])
             self.report(backward.via or backward.node, self.message.format(suggestion=suggestion), fix)
+
+
+def _rebinds(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Assign) and all(isinstance(t.target, cst.Name) for t in node.targets)
 
 
 def _passes_closure(call: cst.CSTNode) -> bool:
