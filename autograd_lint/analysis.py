@@ -209,16 +209,28 @@ def child_fields(node_type: type) -> tuple[str, ...]:
     return fields
 
 
+_NODE_TYPES: dict[type, bool] = {}
+
+
+def is_node_type(value_type: type) -> bool:
+    """``issubclass(value_type, CSTNode)``, cached: the ABC check is the walk's hot spot."""
+    known = _NODE_TYPES.get(value_type)
+    if known is None:
+        known = _NODE_TYPES[value_type] = issubclass(value_type, cst.CSTNode)
+    return known
+
+
 def children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Code-bearing children in source order."""
     for name in child_fields(type(node)):
         value = getattr(node, name)
-        if isinstance(value, cst.CSTNode):
-            yield value
-        elif type(value) is tuple or type(value) is list:
+        value_type = type(value)
+        if value_type is tuple or value_type is list:
             for item in value:
-                if isinstance(item, cst.CSTNode):
+                if is_node_type(type(item)):
                     yield item
+        elif is_node_type(value_type):
+            yield value
 
 
 def walk(node: cst.CSTNode, into_functions: bool = False) -> Iterator[cst.CSTNode]:

@@ -126,6 +126,8 @@ class FileContext:
     optimizer_names: set = field(default_factory=set)
     backward_targets: set = field(default_factory=set)
     no_grad_callees: set = field(default_factory=set)
+    backward_calls: list = field(default_factory=list)
+    calls_by_name: dict = field(default_factory=dict)  # callee name -> [Call]
 
     # --- reporting ---
 
@@ -314,14 +316,33 @@ class FileContext:
     def loop_events(self, loop: Loop) -> list[Event]:
         cache = self.__dict__.setdefault("_events", {})
         if loop not in cache:
-            cache[loop] = list(self._events_in(loop.body, via=None, seen=set()))
+            events = self._events_in(loop.body, via=None, seen=set()) if loop in self.backprop_region else ()
+            cache[loop] = list(events)
         return cache[loop]
 
     def function_events(self, function: cst.FunctionDef) -> list[Event]:
         cache = self.__dict__.setdefault("_function_events", {})
         if function not in cache:
-            cache[function] = list(self._events_in(function.body, via=None, seen={function}))
+            events = self._events_in(function.body, via=None, seen={function}) if function in self.backprop_region else ()
+            cache[function] = list(events)
         return cache[function]
+
+    @cached_property
+    def backprop_region(self) -> set:
+        """The loops and functions that can run a backward, directly or through a call to
+        a function of this file that does: only they need their events listed."""
+        region: set = set()
+        pending = list(self.backward_calls)
+        named: set = set()
+        while pending:
+            for ancestor in self.ancestors(pending.pop()):
+                if ancestor in region:
+                    break
+                region.add(ancestor)
+                if isinstance(ancestor, cst.FunctionDef) and ancestor.name.value not in named:
+                    named.add(ancestor.name.value)
+                    pending.extend(self.calls_by_name.get(ancestor.name.value, ()))
+        return region
 
     def _events_in(self, body: cst.CSTNode, via: Optional[cst.CSTNode], seen: set) -> Iterator[Event]:
         for node in walk(body):

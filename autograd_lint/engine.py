@@ -13,7 +13,7 @@ from typing import Iterable, Optional, Sequence
 
 import libcst as cst
 
-from .analysis import child_fields, dotted_name, keyword, method_call
+from .analysis import child_fields, dotted_name, is_node_type, method_call
 from .config import Config
 from .context import (
     TENSOR_FACTORIES,
@@ -100,18 +100,20 @@ def run_rules(context: FileContext, rules: Sequence[Rule]) -> None:
 
 
 def _collect_top_level_imports(context: FileContext, statement: cst.CSTNode) -> None:
+    """Imports at module level, also under ``if``/``try`` (``try: import torch``)."""
     if isinstance(statement, cst.SimpleStatementLine):
         for small in statement.body:
             if isinstance(small, (cst.Import, cst.ImportFrom)):
                 context.imports.add(small)
-    elif isinstance(statement, (cst.If, cst.Try)):
-        for inner in (statement.body, getattr(statement, "orelse", None)):
-            if inner is not None and hasattr(inner, "body"):
-                for line in inner.body:
-                    _collect_top_level_imports(context, line)
+    elif isinstance(statement, (cst.If, cst.Else, cst.Try, cst.ExceptHandler, cst.Finally)):
+        block = statement.body
+        for line in getattr(block, "body", ()):
+            _collect_top_level_imports(context, line)
+        for part in (getattr(statement, "orelse", None), getattr(statement, "finalbody", None)):
+            if part is not None:
+                _collect_top_level_imports(context, part)
         for handler in getattr(statement, "handlers", ()):
-            for line in handler.body.body:
-                _collect_top_level_imports(context, line)
+            _collect_top_level_imports(context, handler)
 
 
 _LEAVE = object()
@@ -148,10 +150,11 @@ def _walk(context: FileContext, visit: dict, leave: dict) -> None:
         kids: list = []
         for name in child_fields(node_type):
             value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
+            value_type = type(value)
+            if value_type is tuple or value_type is list:
+                kids.extend(item for item in value if is_node_type(type(item)))
+            elif is_node_type(value_type):
                 kids.append(value)
-            elif type(value) is tuple or type(value) is list:
-                kids.extend(item for item in value if isinstance(item, cst.CSTNode))
         for kid in kids:
             parents[kid] = node
         kids.reverse()
@@ -193,9 +196,15 @@ class _FactCollector:
         context = self.context
         target = context.backward_target(node)
         if target is not None:
+            context.backward_calls.append(node)
             name = dotted_name(target)
             if name:
                 context.backward_targets.add(name)
+        func = node.func
+        if type(func) is cst.Name:
+            context.calls_by_name.setdefault(func.value, []).append(node)
+        elif type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value in ("self", "cls"):
+            context.calls_by_name.setdefault(func.attr.value, []).append(node)
         if depth and isinstance(node.func, cst.Name):
             context.no_grad_callees.add(node.func.value)
 
