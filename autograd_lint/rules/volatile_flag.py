@@ -115,7 +115,7 @@ class VolatileFlag(Rule):
 
     def _is_tensor(self, receiver: cst.BaseExpression) -> bool:
         name = dotted_name(receiver)
-        if name is None or name.split(".")[0] in ("self", "cls"):
+        if name is None or name in ("self", "cls"):
             return False
         return self.context.is_tensor(receiver)
 

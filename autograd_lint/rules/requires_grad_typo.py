@@ -1,0 +1,198 @@
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import ClassVar, Optional
+
+import libcst as cst
+
+from ..analysis import dotted_name
+from ..context import PendingFix, Replace
+from ..rule import Invalid, Rule
+
+# Tensor methods that take `requires_grad=` although they are not torch functions.
+_TENSOR_METHODS = frozenset({"new_tensor", "new_zeros", "new_ones", "new_empty", "new_full", "to"})
+# Objects that hold a script's own settings, whose fields are named as the user likes.
+_SETTINGS_OBJECTS = frozenset(
+    {"self", "cls", "args", "opt", "opts", "options", "config", "cfg", "conf", "hparams", "hp", "flags", "FLAGS", "params"}
+)
+_CORRECT = frozenset({"requires_grad", "requires_grad_"})
+
+
+@lru_cache(maxsize=256)
+def is_requires_grad_typo(word: str) -> bool:
+    """A misspelling of ``requires_grad``: a few letters off once case and underscores are
+    ignored and a plural or ``-ient`` ending is dropped; it must still start with ``req``
+    so that ``retain_grad`` and ``set_requires_grad`` are never taken for one."""
+    if word in _CORRECT or word.startswith("_"):
+        return False
+    folded = word.replace("_", "").lower()
+    if not folded.startswith("req"):
+        return False
+    for ending in ("ients", "ient", "s"):
+        if folded.endswith("gr" + ending) or folded.endswith("grad" + ending) or folded.endswith("grd" + ending):
+            folded = folded[: -len(ending)]
+            break
+    return _distance(folded, "requiresgrad") <= 2 and folded.endswith(("grad", "grd", "gard", "gradd"))
+
+
+def _distance(a: str, b: str) -> int:
+    """Edit distance counting a swap of two neighbouring letters as one edit."""
+    previous_previous: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous_previous[j - 2] + 1)
+        previous_previous, previous = previous, current
+    return previous[-1]
+
+
+class RequiresGradTypo(Rule):
+    """
+    ## What it does
+    Flags misspellings of `requires_grad` (`require_grad`, `requires_gradient`,
+    `requires_grads`, `requiresgrad`, `required_grad`, `requires_grd`, ...) used as a
+    keyword of a torch call, as a tensor's attribute, or as the method
+    `requires_grad_()`.
+
+    ## Why is this bad?
+    Setting a misspelt attribute on a tensor raises no error: `p.require_grad = False`
+    just stores a new Python attribute and leaves `p.requires_grad` as it was, so the
+    layers meant to be frozen keep training (or the other way round). Misspelt
+    keywords and methods fail only when the line finally runs, often deep into a job.
+
+    ## Example
+    ```python
+    for p in model.backbone.parameters():
+        p.require_grad = False
+    w = torch.zeros(10, requires_gradient=True)
+    ```
+
+    ## Use instead
+    ```python
+    for p in model.backbone.parameters():
+        p.requires_grad = False
+    w = torch.zeros(10, requires_grad=True)
+    ```
+
+    ## Known false positives
+    An attribute of that name on an object that is not a tensor but is taken for one
+    (a tensor evidence such as a `.parameters()` loop variable later rebound to
+    something else). Keywords of the user's own functions, and fields of `self`,
+    `args`, `config` and similar settings objects, are never reported.
+
+    ## Fix
+    Renames the word to `requires_grad` (`requires_grad_` for the method). Safe for
+    keywords, method calls and attribute reads, which raise today; unsafe for an
+    attribute assignment, because the corrected line starts to do what it says
+    (freezing or unfreezing the tensor) and training changes.
+    """
+
+    code: ClassVar[str] = "AGL013"
+    name: ClassVar[str] = "requires-grad-typo"
+    message: ClassVar[str] = "`{word}` is a misspelling of `{correct}`{consequence}"
+    fix_applicability = "safe"
+    triggers = ("req", "Req")
+
+    VALID = (
+        "import torch\nw = torch.zeros(3, requires_grad=True)\nw.requires_grad_()\nw.retain_grad()\n"
+        "print(w.requires_grad, w.retains_grad)\n",
+        # The user's own function and settings may spell it as they like.
+        "import torch\n\ndef freeze(model, require_grad=False):\n    for p in model.parameters():\n"
+        "        p.requires_grad = require_grad\n\nfreeze(net, require_grad=False)\n",
+        "import torch\n\nclass Net(torch.nn.Module):\n    def __init__(self, args):\n"
+        "        super().__init__()\n        self.require_grad = args.require_grad\n"
+        "        self.hparams.require_grad = True\n",
+        "import torch\nfrom utils import set_requires_grad\nset_requires_grad(net, False)\nx._requires_grad = True\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nfor p in model.parameters():\n    p.require_grad = False\n",
+            lines=(3,),
+            fixed="import torch\nfor p in model.parameters():\n    p.requires_grad = False\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\nw = torch.zeros(3, requires_gradient=True)\n"
+            "b = nn.Parameter(torch.ones(3), requires_grads=False)\nc = w.new_zeros(2, requiresgrad=True)\n",
+            lines=(3, 4, 5),
+            fixed="import torch\nimport torch.nn as nn\nw = torch.zeros(3, requires_grad=True)\n"
+            "b = nn.Parameter(torch.ones(3), requires_grad=False)\nc = w.new_zeros(2, requires_grad=True)\n",
+        ),
+        Invalid(
+            "import torch\nx = torch.randn(4)\nx.require_grad_()\nif x.required_grad:\n    pass\n",
+            lines=(3, 4),
+            fixed="import torch\nx = torch.randn(4)\nx.requires_grad_()\nif x.requires_grad:\n    pass\n",
+        ),
+        Invalid(
+            "import torch\n\nclass Head(torch.nn.Module):\n    def freeze(self):\n"
+            "        self.fc.weight.require_grad = False\n",
+            lines=(5,),
+            fixed="import torch\n\nclass Head(torch.nn.Module):\n    def freeze(self):\n"
+            "        self.fc.weight.requires_grad = False\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nv = Variable(torch.ones(1), require_gradient=True)\n",
+            lines=(3,),
+            fixed="import torch\nfrom torch.autograd import Variable\nv = Variable(torch.ones(1), requires_grad=True)\n",
+        ),
+    )
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        word = node.keyword.value if node.keyword is not None else None
+        if word is None or not is_requires_grad_typo(word):
+            return
+        call = self.context.parent(node)
+        if isinstance(call, cst.Call) and self._is_torch_call(call):
+            fix = PendingFix("Rename to `requires_grad`", "safe", (Replace(node.keyword, "requires_grad"),))
+            message = self.message.format(word=word, correct="requires_grad", consequence="; the call will raise")
+            self.report(node.keyword, message, fix)
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self.attributes: list[cst.Attribute] = []
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if is_requires_grad_typo(node.attr.value):
+            self.attributes.append(node)
+
+    def finish(self) -> None:
+        # Decided after the walk, when the file's tensor evidence is complete.
+        for node in self.attributes:
+            parent = self.context.parent(node)
+            is_method = isinstance(parent, cst.Call) and parent.func is node
+            written = self._is_written(node)
+            if not (is_method or self._is_tensor(node.value, written)):
+                continue
+            correct = "requires_grad_" if is_method else "requires_grad"
+            fix = PendingFix(f"Rename to `{correct}`", "unsafe" if written else "safe", (Replace(node.attr, correct),))
+            consequence = (
+                "; this sets a plain Python attribute and leaves `requires_grad` unchanged"
+                if written
+                else ""
+            )
+            self.report(node, self.message.format(word=node.attr.value, correct=correct, consequence=consequence), fix)
+
+    def _is_torch_call(self, call: cst.Call) -> bool:
+        qualified = self.context.qualified(call.func)
+        if qualified is not None:
+            return qualified.startswith("torch.")
+        return isinstance(call.func, cst.Attribute) and call.func.attr.value in _TENSOR_METHODS
+
+    def _is_written(self, node: cst.Attribute) -> bool:
+        parent = self.context.parent(node)
+        if isinstance(parent, cst.AssignTarget):
+            return True
+        return isinstance(parent, (cst.AugAssign, cst.AnnAssign)) and parent.target is node
+
+    def _is_tensor(self, receiver: cst.BaseExpression, written: bool) -> bool:
+        name = dotted_name(receiver)
+        if name is not None:
+            parts = name.split(".")
+            if name in ("self", "cls") or any(part in _SETTINGS_OBJECTS - {"self", "cls"} for part in parts):
+                return False
+        # Writing a flag of this name shows the intent whatever the receiver's type.
+        return written or self.context.is_tensor(receiver)
