@@ -66,8 +66,9 @@ class Rule:
 
     @classmethod
     def summary(cls) -> str:
-        first = cls.docs().get("What it does", "").strip().split("\n\n")[0]
-        return " ".join(first.split())
+        """The first sentence of "What it does", for tables and listings."""
+        paragraph = " ".join(cls.docs().get("What it does", "").strip().split("\n\n")[0].split())
+        return re.split(r"(?<=[.!?])\s+(?=[A-Z`])", paragraph, maxsplit=1)[0]
 
 
 _HEADING = re.compile(r"^## (.+?)\s*$", re.MULTILINE)

@@ -12,10 +12,12 @@ from ..rule import Invalid, Rule
 class MissingZeroGrad(Rule):
     """
     ## What it does
-    Flags a loop that runs `backward()` and updates parameters (an optimizer or
-    scaler `step()`, or an in-place update from `.grad`) but never clears the
-    gradients: no `zero_grad()`, no `p.grad = None`, no `p.grad.zero_()`, neither in
-    the loop nor in a function of the same file that the loop calls.
+    Flags a training loop that runs `backward()` and updates parameters but never
+    clears the gradients.
+
+    An update is an optimizer or scaler `step()`, or an in-place update from `.grad`.
+    Clearing is `zero_grad()` (of an optimizer or a module), `p.grad = None`,
+    `p.grad.zero_()`, in the loop or in a function of the same file that it calls.
 
     ## Why is this bad?
     `backward()` adds into `.grad`; it never overwrites. Without clearing, each
