@@ -1,0 +1,292 @@
+"""Findings to text: pure functions, no I/O (the CLI and ``autograd-lint run`` both print them)."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+from urllib.parse import quote
+
+import click
+
+from .finding import Finding
+from .positions import LineIndex
+
+FORMATS = ("text", "json", "sarif", "github")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://pypi.org/project/autograd-lint/"
+
+
+def render(
+    findings: Sequence[Finding],
+    fmt: str,
+    *,
+    color: bool = False,
+    sources: Optional[Mapping[str, str]] = None,
+    unsafe_fixes: bool = False,
+    show_fixes: bool = False,
+    summary: bool = True,
+    fixed: Optional[int] = None,
+) -> str:
+    """The report for ``findings`` in format ``fmt``.
+
+    ``sources`` (path -> text) gives the text format its source lines and the JSON
+    format its fix positions. ``fixed`` is the number of findings a ``--fix`` run
+    repaired, for the text summary; ``unsafe_fixes`` counts unsafe fixes as available.
+    """
+    findings = sorted(findings, key=lambda f: f.sort_key)
+    sources = sources or {}
+    if fmt == "text":
+        return _text(findings, color, sources, unsafe_fixes, show_fixes, summary, fixed)
+    if fmt == "json":
+        return json.dumps([_json_finding(f, sources) for f in findings], indent=2) + "\n"
+    if fmt == "sarif":
+        return json.dumps(sarif_log(findings), indent=2) + "\n"
+    if fmt == "github":
+        return "".join(github_annotation(f) + "\n" for f in findings)
+    raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+
+
+def render_error(path: str, message: str, line: Optional[int] = None, column: Optional[int] = None, *, color: bool = False) -> str:
+    """One line for a file that could not be checked (a syntax error, an unreadable file)."""
+    where = path if line is None else f"{path}:{line}:{column or 1}"
+    label = click.style("error", fg="red", bold=True) if color else "error"
+    return f"{_bold(where, color)}: {label}: {message}"
+
+
+def is_fixable(finding: Finding, unsafe_fixes: bool) -> bool:
+    return finding.fix is not None and (finding.fix.applicability == "safe" or unsafe_fixes)
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def _text(findings, color, sources, unsafe_fixes, show_fixes, summary, fixed) -> str:
+    out: list[str] = []
+    for finding in findings:
+        out.append(text_line(finding, color=color, unsafe_fixes=unsafe_fixes))
+        source = sources.get(finding.path)
+        if source is not None:
+            out.extend(_source_excerpt(source, finding, color))
+        if show_fixes and finding.fix is not None:
+            note = "" if is_fixable(finding, unsafe_fixes) else " (unsafe: needs --unsafe-fixes)"
+            out.append(f"  {_styled('help', color, fg='cyan', bold=True)}: {finding.fix.description}{note}")
+    if summary and (findings or fixed):
+        out.append(summary_line(findings, unsafe_fixes=unsafe_fixes, fixed=fixed))
+    return "".join(line + "\n" for line in out)
+
+
+def text_line(finding: Finding, *, color: bool = False, unsafe_fixes: bool = False) -> str:
+    where = _bold(f"{finding.path}:{finding.line}:{finding.column}:", color)
+    code = _styled(finding.code, color, fg="red", bold=True)
+    marker = _styled("[*] ", color, fg="cyan") if is_fixable(finding, unsafe_fixes) else ""
+    return f"{where} {code} {marker}[{finding.name}] {finding.message}"
+
+
+def _source_excerpt(source: str, finding: Finding, color: bool) -> list[str]:
+    lines = LineIndex(source)
+    if not 1 <= finding.line <= len(lines.starts):
+        return []
+    text = source[lines.line_start(finding.line) : lines.line_end(finding.line)].rstrip("\r\n")
+    start = min(max(finding.column - 1, 0), len(text))
+    end = finding.end_column - 1 if finding.end_line == finding.line else len(text.rstrip())
+    end = min(max(end, start + 1), max(len(text), start + 1))
+    # Keep the tabs of the line before the caret so it lines up on any tab width.
+    padding = "".join(ch if ch == "\t" else " " for ch in text[:start])
+    carets = _styled("^" * (end - start), color, fg="red", bold=True)
+    return [text, padding + carets]
+
+
+def summary_line(findings: Sequence[Finding], *, unsafe_fixes: bool = False, fixed: Optional[int] = None) -> str:
+    remaining = len(findings)
+    if fixed is not None:
+        total = remaining + fixed
+        return f"Found {_problems(total)} ({fixed} fixed, {remaining} remaining)."
+    safe = sum(1 for f in findings if f.fix is not None and f.fix.applicability == "safe")
+    unsafe = sum(1 for f in findings if f.fix is not None and f.fix.applicability != "safe")
+    if unsafe_fixes:
+        safe, unsafe = safe + unsafe, 0
+    parts = []
+    if safe:
+        parts.append(f"{safe} fixable with --fix")
+    if unsafe:
+        parts.append(f"{unsafe} more with --unsafe-fixes" if safe else f"{unsafe} fixable with --fix --unsafe-fixes")
+    detail = f" ({', '.join(parts)})" if parts else ""
+    return f"Found {_problems(remaining)}{detail}."
+
+
+def _problems(count: int) -> str:
+    return f"{count} problem" + ("" if count == 1 else "s")
+
+
+def _styled(text: str, color: bool, **style) -> str:
+    return click.style(text, **style) if color else text
+
+
+def _bold(text: str, color: bool) -> str:
+    return _styled(text, color, bold=True)
+
+
+# --- statistics ------------------------------------------------------------------------------
+
+
+def render_statistics(findings: Sequence[Finding], fmt: str, *, unsafe_fixes: bool = False) -> str:
+    """Count per code, most frequent first (``--statistics``)."""
+    counts = Counter(f.code for f in findings)
+    names = {f.code: f.name for f in findings}
+    fixable = {f.code for f in findings if is_fixable(f, unsafe_fixes)}
+    ordered = sorted(counts, key=lambda code: (-counts[code], code))
+    if fmt == "json":
+        rows = [{"code": c, "name": names[c], "count": counts[c], "fixable": c in fixable} for c in ordered]
+        return json.dumps(rows, indent=2) + "\n"
+    width = len(str(max(counts.values(), default=0)))
+    return "".join(
+        f"{counts[c]:>{width}}\t{c}\t{'[*] ' if c in fixable else ''}{names[c]}\n" for c in ordered
+    )
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def _json_finding(finding: Finding, sources: Mapping[str, str]) -> dict:
+    fix = None
+    if finding.fix is not None:
+        source = sources.get(finding.path)
+        lines = LineIndex(source) if source is not None else None
+        edits = []
+        for edit in finding.fix.edits:
+            item: dict = {"start": edit.start, "end": edit.end, "content": edit.content}
+            if lines is not None:
+                item["location"] = dict(zip(("line", "column"), lines.position(edit.start)))
+                item["end_location"] = dict(zip(("line", "column"), lines.position(edit.end)))
+            edits.append(item)
+        fix = {"description": finding.fix.description, "applicability": finding.fix.applicability, "edits": edits}
+    return {
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "end_line": finding.end_line,
+        "end_column": finding.end_column,
+        "code": finding.code,
+        "name": finding.name,
+        "message": finding.message,
+        "fix": fix,
+    }
+
+
+# --- SARIF 2.1.0, as GitHub code scanning reads it ----------------------------------------------
+
+
+def sarif_log(findings: Sequence[Finding]) -> dict:
+    from . import __version__
+
+    descriptors, index = _sarif_rules(findings)
+    results = []
+    for finding in findings:
+        results.append(
+            {
+                "ruleId": finding.code,
+                "ruleIndex": index[finding.code],
+                "level": "error",
+                "message": {"text": finding.message},
+                "locations": [
+                    {
+                        "physicalLocation": {
+                            "artifactLocation": _artifact(finding.path),
+                            "region": {
+                                "startLine": finding.line,
+                                "startColumn": finding.column,
+                                "endLine": finding.end_line,
+                                "endColumn": finding.end_column,
+                            },
+                        }
+                    }
+                ],
+            }
+        )
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "autograd-lint",
+                        "informationUri": INFORMATION_URI,
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": descriptors,
+                    }
+                },
+                # Our columns count Python characters (code points), not UTF-16 units.
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def _sarif_rules(findings: Sequence[Finding]) -> tuple[list[dict], dict[str, int]]:
+    from .registry import all_rules
+
+    descriptors: list[dict] = []
+    index: dict[str, int] = {}
+    for rule in all_rules():
+        docs = rule.docs()
+        help_markdown = "\n\n".join(f"## {title}\n{body}" for title, body in docs.items())
+        index[rule.code] = len(descriptors)
+        descriptors.append(
+            {
+                "id": rule.code,
+                "name": rule.name,
+                "shortDescription": {"text": rule.summary() or rule.message},
+                "fullDescription": {"text": " ".join(docs.get("Why is this bad?", rule.summary()).split())},
+                "help": {"text": help_markdown, "markdown": help_markdown},
+                "defaultConfiguration": {"level": "error"},
+                "properties": {"tags": ["autograd", "correctness"]},
+            }
+        )
+    # Findings of the runtime monitor may carry codes the static catalog lacks.
+    for finding in findings:
+        if finding.code not in index:
+            index[finding.code] = len(descriptors)
+            text = {"text": finding.name}
+            descriptors.append(
+                {"id": finding.code, "name": finding.name, "shortDescription": text, "fullDescription": text, "help": text}
+            )
+    return descriptors, index
+
+
+def _artifact(path: str) -> dict:
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return {"uri": absolute.as_uri()}
+    return {"uri": quote(relative.as_posix()), "uriBaseId": "%SRCROOT%"}
+
+
+# --- GitHub Actions workflow commands -----------------------------------------------------------
+
+
+def github_annotation(finding: Finding) -> str:
+    properties = {
+        "file": finding.path,
+        "line": finding.line,
+        "col": finding.column,
+        "endLine": finding.end_line,
+        "endColumn": finding.end_column,
+        "title": f"{finding.code} {finding.name}",
+    }
+    rendered = ",".join(f"{key}={_escape_property(str(value))}" for key, value in properties.items())
+    return f"::error {rendered}::{_escape_data(finding.message)}"
+
+
+def _escape_data(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(value: str) -> str:
+    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
