@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator, Optional, Union
+from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Union
 
 import libcst as cst
 
@@ -246,30 +246,29 @@ class FileContext:
 
     def clear_target(self, node: cst.CSTNode) -> Optional[cst.BaseExpression]:
         """What a node clears the gradients of: ``m.zero_grad()``, ``p.grad = None``,
-        ``p.grad.zero_()``, ``p.grad.data.zero_()``; else ``None``."""
-        if isinstance(node, cst.Attribute) and node.attr.value == "zero_grad":
-            return node.value
+        ``del p.grad``, ``p.grad.zero_()``, ``p.grad.data.fill_(0)``; else ``None``."""
+        if isinstance(node, cst.Attribute):
+            # `optimizer.zero_grad` handed over uncalled, to a hook or a helper.
+            parent = self.parents.get(node)
+            called = isinstance(parent, cst.Call) and parent.func is node
+            return node.value if node.attr.value == "zero_grad" and not called else None
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            if node.func.attr.value in ("zero_", "detach_", "fill_", "mul_") or node.func.attr.value == "zero_grad":
-                receiver = node.func.value
-                if node.func.attr.value == "zero_grad":
-                    return receiver
-                if isinstance(receiver, cst.Attribute) and receiver.attr.value == "data":
-                    receiver = receiver.value
-                if isinstance(receiver, cst.Attribute) and receiver.attr.value == "grad":
-                    if node.func.attr.value in ("zero_", "detach_") or _zero_argument(node):
-                        return receiver.value
-        if isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)) or isinstance(node, cst.Del):
-            targets = (
-                [t.target for t in node.targets]
-                if isinstance(node, cst.Assign)
-                else [node.target]
-            )
-            for target in targets:
-                if isinstance(target, cst.Attribute) and target.attr.value == "grad" and not isinstance(
-                    node, cst.AugAssign
-                ):
-                    return target.value
+            method = node.func.attr.value
+            if method == "zero_grad":
+                return node.func.value
+            receiver = _strip_data(node.func.value)
+            if isinstance(receiver, cst.Attribute) and receiver.attr.value == "grad":
+                if method == "zero_" or (method in ("fill_", "mul_") and _zero_argument(node)):
+                    return receiver.value
+            return None
+        targets: Sequence[cst.BaseExpression] = ()
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AnnAssign, cst.Del)):
+            targets = [node.target]
+        for target in targets:
+            if isinstance(target, cst.Attribute) and target.attr.value == "grad":
+                return target.value
         return None
 
     def mentions_grad(self, node: cst.CSTNode) -> bool:
@@ -370,7 +369,7 @@ class FileContext:
                     if function not in seen and len(seen) < 8:
                         seen.add(function)
                         yield from self._events_in(function.body, via or node, seen)
-            elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Attribute)):
+            elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Del, cst.Attribute)):
                 target = self.clear_target(node)
                 if target is not None:
                     yield Event("clear", node, target, via)

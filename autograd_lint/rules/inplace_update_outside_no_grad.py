@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import libcst as cst
 
@@ -88,6 +88,10 @@ class InplaceUpdateOutsideNoGrad(Rule):
         ),
     )
 
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self.candidates: list[cst.CSTNode] = []
+
     def finish(self) -> None:
         context = self.context
         for node in self.candidates:
@@ -101,10 +105,6 @@ class InplaceUpdateOutsideNoGrad(Rule):
             update = context.module.code_for_node(statement.body[0]) if isinstance(statement, cst.SimpleStatementLine) else ""
             fix = no_grad_update(context, statement, update, target, "Update under no_grad") if update else None
             self.report(node, self.message.format(name=name), fix)
-
-    def __init__(self, context) -> None:
-        super().__init__(context)
-        self.candidates: list[cst.CSTNode] = []
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         if _own_grad(node.target, node.value):
@@ -127,6 +127,6 @@ def _own_grad(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
     )
 
 
-def _through_data_or_grad(node: cst.CSTNode) -> Optional[bool]:
+def _through_data_or_grad(node: cst.CSTNode) -> bool:
     target = node.target if isinstance(node, cst.AugAssign) else node.func.value
     return isinstance(target, cst.Attribute) and target.attr.value in ("data", "grad")
