@@ -150,9 +150,9 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, diff: bool, sho
 
     fixed_to_stdout = fix and not diff and stdin_outcome is not None and stdin_outcome.fixed_bytes is not None
     if fixed_to_stdout:
-        stream = click.get_binary_stream("stdout")
-        stream.write(stdin_outcome.fixed_bytes)
-        stream.flush()
+        sys.stdout.flush()
+        sys.stdout.buffer.write(stdin_outcome.fixed_bytes)
+        sys.stdout.buffer.flush()
 
     if diff:
         patch = "".join(o.diff for o in outcomes)
@@ -296,7 +296,7 @@ def _run(paths: Sequence[str], config: Config, mode: Mode, jobs: int) -> Iterabl
 
 def _check_stdin(stdin_filename: Optional[str], config: Config, mode: Mode, force_exclude: bool) -> Optional[Outcome]:
     path = stdin_filename or "<stdin>"
-    data = click.get_binary_stream("stdin").read()
+    data = sys.stdin.buffer.read()
     if stdin_filename and force_exclude and Excluder(config, config.root or Path.cwd()).excluded_with_parents(Path(path)):
         # Excluded: an editor piping the buffer through --fix gets it back untouched.
         return Outcome(path, fixed_bytes=data if mode.fix else None)
