@@ -1,0 +1,245 @@
+from __future__ import annotations
+
+from typing import ClassVar, Optional
+
+import libcst as cst
+
+from ..analysis import dotted_name, terminal_name
+from ..context import PendingFix, Replace
+from ..rule import Invalid, Rule
+
+# Receivers whose `.data` is a field of their own (a dataset's samples, a config value),
+# unless the file shows them to be tensors.
+_OWN_DATA_FIELDS = frozenset(
+    {"self", "cls", "args", "opt", "opts", "options", "config", "cfg", "hparams", "data", "batch", "sample", "packed"}
+)
+_OWN_DATA_WORDS = ("dataset", "loader", "batch", "packed", "sequence")
+
+_DROP = "Drop `.data`"
+_DETACH = "Use `.detach()` for the value"
+_NO_GRAD = "Update the tensor itself under `torch.no_grad()`"
+
+
+class DataAttribute(Rule):
+    """
+    ## What it does
+    Flags `.data` on a tensor: `x.data.sub_(...)`, `p.data -= lr * p.grad`,
+    `w.data = ...`, `x.grad.data`, `loss.data[0]`, `loss.data.item()`. Only receivers
+    the file shows to be tensors are reported (parameters, gradients, losses, tensors
+    it creates, or a `.data` followed by an in-place tensor method or `.item()`), not
+    `self.data`, `dataset.data` or `args.data`.
+
+    ## Why is this bad?
+    `.data` returns the same storage with autograd switched off for it. Reads through it
+    drop out of the graph without saying so; writes through it are invisible to
+    autograd's version counter, so a tensor that backward still needs can be changed
+    underneath it and the gradients come out wrong with no error. `x.detach()` says
+    the first thing explicitly, and an update under `torch.no_grad()` does the second
+    while still letting autograd notice a conflicting in-place change.
+
+    ## Example
+    ```python
+    for p in model.parameters():
+        p.data -= lr * p.grad.data
+    total += loss.data[0]
+    ```
+
+    ## Use instead
+    ```python
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= lr * p.grad
+    total += loss.item()
+    ```
+
+    ## Known false positives
+    A non-tensor whose `.data` is followed by a method ending in `_` or by `.item()`,
+    or whose name holds a tensor elsewhere in the file. Code that uses `.data` on
+    purpose to hide an update from autograd (some optimizers and weight-sharing
+    tricks) should say so with `# noqa: AGL004`.
+
+    ## Fix
+    Safe where the meaning is unchanged: `x.grad.data` becomes `x.grad`,
+    `loss.data[0]` and `loss.data.item()` become `loss.item()`, and an in-place update
+    already under `torch.no_grad()` drops `.data`. Unsafe elsewhere: an update
+    statement (`x.data.op_(...)`, `p.data -= ...`, `w.data = v`) is wrapped in
+    `with torch.no_grad():` as `x.op_(...)`, `p -= ...` or `w.copy_(v)`, which lets
+    autograd see it; any other read becomes `x.detach()`.
+    """
+
+    code: ClassVar[str] = "AGL004"
+    name: ClassVar[str] = "data-attribute"
+    message: ClassVar[str] = (
+        "autograd cannot see through `.data`; use `.detach()` for a value, "
+        "or update the tensor itself under `torch.no_grad()`"
+    )
+    fix_applicability = "unsafe"
+    triggers = (".data",)
+
+    VALID = (
+        "import torch\n\nclass Pairs(torch.utils.data.Dataset):\n    def __init__(self, data):\n"
+        "        self.data = data\n\n    def __getitem__(self, i):\n        return self.data[i]\n",
+        "import torch\nfrom torch.utils.data import DataLoader\nimages = dataset.data.float() / 255\n"
+        "print(args.data, batch.data, dataset.data.shape)\n",
+        "import torch\nwith torch.no_grad():\n    for p in model.parameters():\n        p -= 0.1 * p.grad\n"
+        "value = loss.detach()\n",
+        "import torch\nself.data.sort_values()\noutputs = net(images)\nprint(outputs.data.shape)\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nfor p in model.parameters():\n    p.grad.data.zero_()\ntotal = loss.data[0]\n"
+            "last = loss.data.item()\ng = p.grad\nnorm = g.data.norm()\n",
+            lines=(3, 4, 5, 7),
+            fixed="import torch\nfor p in model.parameters():\n    p.grad.zero_()\ntotal = loss.item()\n"
+            "last = loss.item()\ng = p.grad\nnorm = g.norm()\n",
+        ),
+        Invalid(
+            "import torch\nw = torch.randn(3, requires_grad=True)\nwith torch.no_grad():\n    w.data.mul_(0.5)\n",
+            lines=(4,),
+            fixed="import torch\nw = torch.randn(3, requires_grad=True)\nwith torch.no_grad():\n    w.mul_(0.5)\n",
+        ),
+        Invalid(
+            "import torch as t\nw = t.randn(3, requires_grad=True)\nfor step in range(10):\n"
+            "    w.data.sub_(0.1 * w.grad)  # descend\n    w.data = w.data.clamp(0, 1)\n",
+            lines=(4, 5, 5),
+            fixed="import torch as t\nw = t.randn(3, requires_grad=True)\nfor step in range(10):\n"
+            "    with t.no_grad():\n        w.sub_(0.1 * w.grad)  # descend\n"
+            "    with t.no_grad():\n        w.copy_(w.detach().clamp(0, 1))\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n\ndef sgd(params, lr):\n  for p in params:\n    p.data -= lr * p.grad\n\n"
+            "for p in model.parameters():\n  snapshot = p.data.cpu()\n",
+            lines=(5, 8),
+            fixed="import torch\n\ndef sgd(params, lr):\n  for p in params:\n    with torch.no_grad():\n"
+            "      p -= lr * p.grad\n\nfor p in model.parameters():\n  snapshot = p.detach().cpu()\n",
+            unsafe=True,
+        ),
+    )
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self.uses: list[cst.Attribute] = []
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value == "data":
+            self.uses.append(node)
+
+    def finish(self) -> None:
+        # Decided after the walk, when the file's tensor evidence is complete.
+        for node in self.uses:
+            usage = self._usage(node)
+            if self._is_tensor(node.value, usage):
+                self.report(node, fix=self._fix(node, usage))
+
+    # --- what the `.data` is used for ---
+
+    def _usage(self, node: cst.Attribute) -> str:
+        parent = self.context.parent(node)
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            call = self.context.parent(parent)
+            if isinstance(call, cst.Call) and call.func is parent:
+                method = parent.attr.value
+                if method == "item" and not call.args:
+                    return "item"
+                if method.endswith("_") and not method.startswith("_"):
+                    return "inplace"
+        if isinstance(parent, cst.AssignTarget):
+            return "assign"
+        if isinstance(parent, cst.AugAssign) and parent.target is node:
+            return "augassign"
+        if isinstance(parent, cst.Subscript) and parent.value is node:
+            holder = self.context.parent(parent)
+            if isinstance(holder, cst.AssignTarget) or (isinstance(holder, cst.AugAssign) and holder.target is parent):
+                return "item_assign"
+            if _is_index_zero(parent):
+                return "index_zero"
+        return "read"
+
+    def _is_tensor(self, receiver: cst.BaseExpression, usage: str) -> bool:
+        if self.context.qualified(receiver) is not None:
+            return False  # a torch module such as `torch.utils.data`
+        if self.context.is_tensor(receiver):
+            return True
+        if usage not in ("inplace", "item"):
+            return False
+        name = (terminal_name(receiver) or "").lower()
+        return name not in _OWN_DATA_FIELDS and not any(word in name for word in _OWN_DATA_WORDS)
+
+    # --- fixes ---
+
+    def _fix(self, node: cst.Attribute, usage: str) -> Optional[PendingFix]:
+        module = self.context.module
+        receiver = module.code_for_node(node.value)
+        is_grad = (isinstance(node.value, cst.Attribute) and node.value.attr.value == "grad") or (
+            dotted_name(node.value) in self.context.grad_aliases
+        )
+        if usage == "item" or (is_grad and usage not in ("assign", "item_assign")):
+            return PendingFix(_DROP, "safe", (Replace(node, receiver),))
+        if usage == "index_zero":
+            return PendingFix("Use `.item()`", "safe", (Replace(self.context.parent(node), f"{receiver}.item()"),))
+        if usage == "read":
+            return PendingFix(_DETACH, "unsafe", (Replace(node, f"{receiver}.detach()"),))
+        # An update through `.data`.
+        statement = self._lone_statement(node)
+        if usage == "assign":
+            if statement is None or len(statement.body[0].targets) != 1:
+                return None
+            update = f"{receiver}.copy_({module.code_for_node(statement.body[0].value)})"
+        else:
+            update = None
+        if self.context.in_no_grad(node):
+            if update is not None:
+                return PendingFix(_NO_GRAD, "unsafe", (Replace(statement.body[0], update),))
+            return PendingFix(_DROP, "safe", (Replace(node, receiver),))
+        if statement is not None and (usage != "inplace" or self._is_statement_call(node, statement)):
+            if update is None:
+                update = module.code_for_node(statement.body[0].deep_replace(node, node.value))
+            wrapped = self._wrap_in_no_grad(statement, update)
+            if wrapped is not None:
+                return PendingFix(_NO_GRAD, "unsafe", (Replace(statement, wrapped),))
+        if usage == "inplace":
+            return PendingFix(_DETACH, "unsafe", (Replace(node, f"{receiver}.detach()"),))
+        return None
+
+    def _lone_statement(self, node: cst.CSTNode) -> Optional[cst.SimpleStatementLine]:
+        """The line holding ``node`` when it is the line's only statement, in a block."""
+        statement = self.context.statement_of(node)
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return None
+        if not isinstance(self.context.parent(statement), (cst.IndentedBlock, cst.Module)):
+            return None
+        return statement
+
+    def _is_statement_call(self, node: cst.Attribute, statement: cst.SimpleStatementLine) -> bool:
+        """``x.data.op_(...)`` is the whole statement, not part of a larger expression."""
+        expression = statement.body[0]
+        call = self.context.parent(self.context.parent(node))
+        return isinstance(expression, cst.Expr) and expression.value is call
+
+    def _wrap_in_no_grad(self, statement: cst.SimpleStatementLine, code: str) -> Optional[str]:
+        imports = self.context.imports
+        torch = imports.local_name("torch")
+        no_grad = f"{torch}.no_grad()" if torch is not None else None
+        if no_grad is None:
+            local = imports.local_name("torch.no_grad")
+            no_grad = f"{local}()" if local is not None else None
+        if no_grad is None:
+            return None
+        module = self.context.module
+        levels = [
+            module.default_indent if block.indent is None else block.indent
+            for block in self.context.ancestors(statement)
+            if isinstance(block, cst.IndentedBlock)
+        ]
+        # The new level repeats the innermost block's own step (the file's default at top level).
+        step = levels[0] if levels else module.default_indent
+        indent = "".join(reversed(levels))
+        return f"with {no_grad}:{module.default_newline}{indent}{step}{code}"
+
+
+def _is_index_zero(subscript: cst.Subscript) -> bool:
+    if len(subscript.slice) != 1:
+        return False
+    index = subscript.slice[0].slice
+    return isinstance(index, cst.Index) and isinstance(index.value, cst.Integer) and index.value.value == "0"
