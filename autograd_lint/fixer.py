@@ -39,11 +39,9 @@ def fix_source(source: str, path: str, config: Optional[Config] = None, unsafe: 
         chosen = choose_fixes(findings, unsafe)
         if not chosen:
             break
-        candidate = apply_fixes(source, [f.fix for f in chosen])
-        if not _parses(candidate, python_accepts_original):
-            chosen, candidate = _one_at_a_time(source, chosen, python_accepts_original)
-            if not chosen:
-                break
+        chosen, candidate = apply_round(source, chosen, python_accepts_original)
+        if not chosen:
+            break
         if candidate in seen:
             break  # two fixes undoing each other
         seen.add(candidate)
@@ -84,7 +82,14 @@ def apply_fixes(source: str, fixes: Sequence[Fix]) -> str:
     return "".join(pieces)
 
 
-def _one_at_a_time(source: str, chosen: list[Finding], python_accepts_original: bool) -> tuple[list[Finding], str]:
+def apply_round(source: str, chosen: list[Finding], python_accepts_original: bool = True) -> tuple[list[Finding], str]:
+    """Apply one round's fixes; if the result does not parse, only those that keep it parsing.
+
+    Returns the findings whose fixes were applied and the new text.
+    """
+    candidate = apply_fixes(source, [f.fix for f in chosen])
+    if _parses(candidate, python_accepts_original):
+        return chosen, candidate
     kept: list[Finding] = []
     # From the end, so the offsets of the fixes still to try stay valid.
     for finding in sorted(chosen, key=lambda f: -min(e.start for e in f.fix.edits)):
