@@ -253,6 +253,8 @@ def training_scripts(draw) -> str:
             else:
                 out.append(unit * depth + ("with torch.no_grad():" if kind == "with" else "if i % 2 == 0:"))
                 out.extend(block(depth + 1, 2))
+        if all(line.lstrip().startswith("#") for line in out):
+            out.append(unit * depth + "pass")  # a block of comments alone is no block
         return out
 
     in_function = draw(st.booleans())
