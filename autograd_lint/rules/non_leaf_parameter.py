@@ -1,0 +1,246 @@
+from __future__ import annotations
+
+from typing import ClassVar, Optional
+
+import libcst as cst
+
+from ..analysis import is_true, keyword
+from ..context import PendingFix, Replace
+from ..rule import Invalid, Rule
+
+# Methods that return a copy on another device or with another dtype: a new, non-leaf tensor.
+_CASTS = frozenset({"to", "cuda", "cpu", "double", "float", "half", "bfloat16", "type"})
+# Tensor methods that make a tensor and accept `requires_grad=`.
+_NEW_METHODS = frozenset({"new_tensor", "new_zeros", "new_ones", "new_empty", "new_full"})
+
+_CHAIN_MESSAGE = (
+    "`.{cast}()` copies a tensor that was just made to require grad, so the result is not a leaf "
+    "and its `.grad` stays `None`; cast first (or pass `device=`/`dtype=`), then `.requires_grad_()`"
+)
+
+
+class NonLeafParameter(Rule):
+    """
+    ## What it does
+    Flags a tensor made to require grad (`requires_grad=True`, `nn.Parameter(...)`,
+    `Variable(..., requires_grad=True)`, `.requires_grad_()`) that is then moved or
+    cast in the same expression (`.to(device)`, `.cuda()`, `.cpu()`, `.double()`,
+    `.float()`, `.half()`, `.type(...)`), or rebound to such a copy later in the same
+    scope (`w = w.cuda()`).
+
+    ## Why is this bad?
+    A move or cast that changes anything returns a *new* tensor computed from the
+    leaf. The name then holds a non-leaf: `backward()` fills the `.grad` of the
+    discarded original, the optimizer was given (or will be given) a tensor whose
+    `.grad` stays `None`, and `nn.Parameter(...).cuda()` assigned to a module is no
+    longer a registered parameter. Nothing raises; the weights just never change.
+
+    ## Example
+    ```python
+    w = torch.randn(10, 1, requires_grad=True).to(device)
+    self.scale = nn.Parameter(torch.ones(1)).cuda()
+    ```
+
+    ## Use instead
+    ```python
+    w = torch.randn(10, 1, device=device, requires_grad=True)
+    self.scale = nn.Parameter(torch.ones(1).cuda())
+    ```
+
+    ## Known false positives
+    A cast that happens to change nothing (`.to("cpu")` of a tensor already on the
+    CPU, `.float()` of a float tensor) returns the leaf itself, so that exact run is
+    fine, but the same line breaks as soon as the device or dtype differs. A tensor
+    whose `.grad` is never read (only an input to `torch.autograd.grad` or
+    `gradcheck`) does not need to be a leaf.
+
+    ## Fix
+    Unsafe, for a single expression chain: the casts move before the point where
+    the tensor starts to require grad (`torch.randn(3, requires_grad=True).cuda()`
+    becomes `torch.randn(3).cuda().requires_grad_()`, `nn.Parameter(t).cuda()`
+    becomes `nn.Parameter(t.cuda())`), so the name holds a leaf whose `.grad` fills.
+    """
+
+    code: ClassVar[str] = "AGL007"
+    name: ClassVar[str] = "non-leaf-parameter"
+    message: ClassVar[str] = _CHAIN_MESSAGE
+    fix_applicability = "unsafe"
+    triggers = ("requires_grad", "Parameter")
+
+    VALID = (
+        "import torch\nd = torch.device('cuda')\nw = torch.zeros(3).to(d).requires_grad_()\n"
+        "b = torch.zeros(3, device=d, requires_grad=True)\n",
+        "import torch\nimport torch.nn as nn\nx = torch.randn(3)\np = nn.Parameter(x.to('cuda'))\n"
+        "model = nn.Linear(3, 1).to('cuda')\ny = x.to('cuda')\n",
+        # A fresh leaf made from the copy, and a frozen tensor, are fine.
+        "import torch\nw = torch.randn(3, requires_grad=True)\nw = w.cuda().detach().requires_grad_()\n"
+        "f = torch.ones(2).requires_grad_(False).cuda()\nkind = torch.ones(2, requires_grad=True).type()\n",
+        "import torch\n\ndef make(device):\n    w = torch.randn(3, requires_grad=True)\n    return w\n\n"
+        "def move(w, device):\n    w = w.to(device)\n    return w\n",
+    )
+    INVALID = (
+        Invalid(
+            "import torch\nw = torch.randn(3, requires_grad=True).cuda()\n"
+            "b = torch.zeros(1, dtype=torch.float64, requires_grad=True).to(device).float()\n",
+            lines=(2, 3),
+            fixed="import torch\nw = torch.randn(3).cuda().requires_grad_()\n"
+            "b = torch.zeros(1, dtype=torch.float64).to(device).float().requires_grad_()\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nimport torch.nn as nn\n\nclass Scale(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.scale = nn.Parameter(torch.ones(1)).cuda()\n"
+            "        self.shift = nn.Parameter(torch.zeros(1) + 1).double()\n",
+            lines=(7, 8),
+            fixed="import torch\nimport torch.nn as nn\n\nclass Scale(nn.Module):\n    def __init__(self):\n"
+            "        super().__init__()\n        self.scale = nn.Parameter(torch.ones(1).cuda())\n"
+            "        self.shift = nn.Parameter((torch.zeros(1) + 1).double())\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nfrom torch.autograd import Variable\nx = torch.ones(2).requires_grad_().half()\n"
+            "v = Variable(torch.ones(2), requires_grad=True).cuda()\n",
+            lines=(3, 4),
+            fixed="import torch\nfrom torch.autograd import Variable\nx = torch.ones(2).half().requires_grad_()\n"
+            "v = Variable(torch.ones(2)).cuda().requires_grad_()\n",
+            unsafe=True,
+        ),
+        Invalid(
+            # Rebound after the fact: reported where the leaf is lost, without a fix.
+            "import torch\n\ndef train(device):\n    w = torch.randn(3, requires_grad=True)\n"
+            "    opt = torch.optim.SGD([w], lr=0.1)\n    if device == 'cuda':\n        w = w.cuda()\n"
+            "    b, c = torch.zeros(1, requires_grad=True), torch.ones(1)\n    b, c = b.to(device), c.to(device)\n",
+            lines=(7, 9),
+        ),
+    )
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        # (scope, name) of names that hold a fresh leaf requiring grad.
+        self.leaves: set[tuple[cst.CSTNode, str]] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        kind = self._leaf_kind(node)
+        if kind is None:
+            return
+        casts: list[cst.Call] = []
+        current: cst.CSTNode = node
+        while True:
+            attribute = self.context.parent(current)
+            call = self.context.parent(attribute) if attribute is not None else None
+            if not (
+                isinstance(attribute, cst.Attribute)
+                and attribute.value is current
+                and isinstance(call, cst.Call)
+                and call.func is attribute
+            ):
+                break
+            if attribute.attr.value == "detach":
+                return  # a fresh leaf is made from the copy
+            if attribute.attr.value not in _CASTS or (attribute.attr.value == "type" and not call.args):
+                break
+            casts.append(call)
+            current = call
+        if casts:
+            cast = casts[0].func.attr.value
+            self.report(casts[-1], _CHAIN_MESSAGE.format(cast=cast), self._fix(node, kind, casts))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1:
+            return
+        target = node.targets[0].target
+        scope = next(
+            (a for a in self.context.ancestors(node) if isinstance(a, (cst.FunctionDef, cst.ClassDef, cst.Lambda))),
+            self.context.module,
+        )
+        if isinstance(target, cst.Name):
+            self._bind(scope, target.value, node.value)
+        elif isinstance(target, cst.Tuple) and isinstance(node.value, cst.Tuple):
+            names, values = target.elements, node.value.elements
+            if len(names) == len(values):
+                for name, value in zip(names, values):
+                    if isinstance(name.value, cst.Name) and not isinstance(name, cst.StarredElement):
+                        self._bind(scope, name.value.value, value.value)
+
+    def _bind(self, scope: cst.CSTNode, name: str, value: cst.BaseExpression) -> None:
+        key = (scope, name)
+        if isinstance(value, cst.Call) and self._leaf_kind(value) is not None:
+            self.leaves.add(key)
+            return
+        if key in self.leaves:
+            self.leaves.discard(key)
+            cast = _cast_of_name(value, name)
+            if cast is not None:
+                message = (
+                    f"`{name}` is rebound to a `.{cast}()` copy of the leaf it held; the copy is not a leaf, "
+                    f"so `{name}.grad` stays `None`: create it with `device=`/`dtype=`, or cast before "
+                    "`.requires_grad_()`"
+                )
+                self.report(value, message)
+
+    # --- what makes a leaf that requires grad ---
+
+    def _leaf_kind(self, call: cst.Call) -> Optional[str]:
+        func = call.func
+        qualified = self.context.qualified(func)
+        flag = keyword(call, "requires_grad")
+        if qualified == "torch.nn.Parameter":
+            off = flag is not None and isinstance(flag.value, cst.Name) and flag.value.value == "False"
+            return None if off else "parameter"
+        if flag is not None and is_true(flag.value):
+            if qualified is not None and qualified.startswith("torch."):
+                return "keyword"
+            if qualified is None and isinstance(func, cst.Attribute) and func.attr.value in _NEW_METHODS:
+                return "keyword"
+            return None
+        if qualified is None and isinstance(func, cst.Attribute) and func.attr.value == "requires_grad_":
+            first = call.args[0].value if call.args else None
+            if first is None or is_true(first):
+                return "method"
+        return None
+
+    # --- the fix: cast first, then require grad ---
+
+    def _fix(self, leaf: cst.Call, kind: str, casts: list[cst.Call]) -> Optional[PendingFix]:
+        def recast(base: cst.BaseExpression) -> cst.BaseExpression:
+            for cast in casts:
+                base = cast.with_changes(func=cast.func.with_changes(value=base), lpar=[], rpar=[])
+            return base
+
+        if kind == "keyword":
+            flag = keyword(leaf, "requires_grad")
+            args = [arg for arg in leaf.args if arg is not flag]
+            if args and leaf.args[-1] is flag:
+                args[-1] = args[-1].with_changes(comma=flag.comma)
+            moved = recast(leaf.with_changes(args=args))
+            result: cst.BaseExpression = cst.Call(func=cst.Attribute(value=moved, attr=cst.Name("requires_grad_")))
+        elif kind == "method":
+            moved = recast(leaf.func.value)
+            result = leaf.with_changes(func=leaf.func.with_changes(value=moved), lpar=[], rpar=[])
+        else:
+            positional = [arg for arg in leaf.args if arg.keyword is None]
+            data = positional[0] if len(positional) == 1 and not positional[0].star else keyword(leaf, "data")
+            if data is None or (positional and data is not positional[0]):
+                return None
+            value = data.value
+            if not isinstance(value, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not value.lpar:
+                value = value.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+            new_data = data.with_changes(value=recast(value))
+            args = [new_data if arg is data else arg for arg in leaf.args]
+            result = leaf.with_changes(args=args, lpar=[], rpar=[])
+        code = self.context.module.code_for_node(result)
+        return PendingFix("Cast before making the tensor require grad", "unsafe", (Replace(casts[-1], code),))
+
+
+def _cast_of_name(value: cst.BaseExpression, name: str) -> Optional[str]:
+    """``w.cuda()`` / ``w.to(d).float()`` for ``name`` ``w``: the first cast, else ``None``."""
+    casts: list[str] = []
+    while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+        method = value.func.attr.value
+        if method not in _CASTS or (method == "type" and not value.args):
+            return None
+        casts.append(method)
+        value = value.func.value
+    if isinstance(value, cst.Name) and value.value == name and casts:
+        return casts[-1]
+    return None
