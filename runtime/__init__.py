@@ -5,3 +5,29 @@ if __name__ != "autograd_lint.runtime":
         "this folder is installed as 'autograd_lint.runtime'; import that instead of "
         f"'{__name__}' (run 'pip install -e .' from the repository root)"
     )
+
+from .categories import (
+    ALL_CHECKS,
+    AutogradLintError,
+    AutogradLintWarning,
+    LossKeptWithGraphWarning,
+    MissingZeroGradWarning,
+    NonFiniteGradientWarning,
+    NonLeafParameterWarning,
+    StaleGraphWarning,
+    UnusedParameterWarning,
+)
+from .monitor import watch
+
+__all__ = [
+    "ALL_CHECKS",
+    "AutogradLintError",
+    "AutogradLintWarning",
+    "LossKeptWithGraphWarning",
+    "MissingZeroGradWarning",
+    "NonFiniteGradientWarning",
+    "NonLeafParameterWarning",
+    "StaleGraphWarning",
+    "UnusedParameterWarning",
+    "watch",
+]

@@ -1,0 +1,107 @@
+"""Where in the user's code something happened, and what the user calls a tensor."""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from types import FrameType
+from typing import NamedTuple, Optional
+
+import torch
+
+import autograd_lint
+
+_TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+_PACKAGE_DIRS = (
+    os.path.dirname(autograd_lint.__file__) + os.sep,
+    os.path.dirname(__file__) + os.sep,  # runtime/ is installed apart from autograd_lint/
+)
+# The demo is user code that happens to ship inside the package: its lines are the ones to show.
+_USER_CODE_IN_PACKAGE = frozenset({os.path.join(os.path.dirname(__file__), "demo.py")})
+
+
+def _is_library(filename: str) -> bool:
+    if filename.startswith(_TORCH_DIR):
+        return True
+    return filename.startswith(_PACKAGE_DIRS) and filename not in _USER_CODE_IN_PACKAGE
+
+
+def user_frame() -> FrameType | None:
+    """The innermost frame outside torch and autograd_lint: the line the user wrote."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and _is_library(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+class Place(NamedTuple):
+    """A line of user code, with what ``warnings.warn_explicit`` needs to treat it as ``warn`` would."""
+
+    path: str
+    line: int
+    module: Optional[str] = None
+    registry: Optional[dict] = None
+
+    def seen_from(self, other: "Place") -> str:
+        """How to name this line in a message about ``other``: just the number when in the same file."""
+        if self.path == other.path:
+            return f"line {self.line}"
+        return f"{os.path.basename(self.path)}:{self.line}"
+
+UNKNOWN_PLACE = Place("<unknown>", 1)
+
+
+def place_of(frame: FrameType | None) -> Place:
+    if frame is None:
+        return UNKNOWN_PLACE
+    module_globals = frame.f_globals
+    return Place(
+        frame.f_code.co_filename,
+        frame.f_lineno,
+        module_globals.get("__name__"),
+        # Keeping the registry, not the globals: the globals would keep the user's tensors alive.
+        module_globals.setdefault("__warningregistry__", {}),
+    )
+
+
+def line_extent(path: str, line: int) -> tuple[int, int]:
+    """1-based start column and exclusive end column of the statement text on ``line``."""
+    text = linecache.getline(path, line).rstrip()
+    if not text:
+        return 1, 1
+    return len(text) - len(text.lstrip()) + 1, len(text) + 1
+
+
+def name_in_frame(obj: object, frame: FrameType | None) -> str | None:
+    """The name the user's code gives ``obj``: a variable, or an attribute path into a module."""
+    if frame is None:
+        return None
+    scopes = (frame.f_locals, frame.f_globals)
+    for scope in scopes:
+        for name, value in scope.items():
+            if value is obj:
+                return name
+    for scope in scopes:
+        for name, value in list(scope.items()):
+            if isinstance(value, torch.nn.Module):
+                found = _name_inside(obj, value)
+                if found is not None:
+                    return f"{name}.{found}" if found else name
+    return None
+
+
+def _name_inside(obj: object, module: torch.nn.Module) -> str | None:
+    if isinstance(obj, torch.nn.Module):
+        for sub_name, sub in module.named_modules():
+            if sub is obj:
+                return sub_name
+    elif isinstance(obj, torch.Tensor):
+        for param_name, param in module.named_parameters():
+            if param is obj:
+                return param_name
+    return None
+
+
+def describe(tensor: torch.Tensor) -> str:
+    return f"a tensor of shape {tuple(tensor.shape)}"

@@ -1,0 +1,167 @@
+"""The decisions and messages of each runtime check; the monitor feeds them what it saw.
+
+Codes shared with the static catalog mean the same mistake:
+
+- AGL001 stale-graph: backward runs through a graph built before one of its leaves was updated
+  (by an optimizer step, fused ones included, through ``.data``, or in place under ``no_grad``).
+- AGL002 missing-zero-grad: an update uses a ``.grad`` that still holds gradients from before the
+  previous update. Checked at ``step()`` for optimized parameters (so a GAN's leftover
+  discriminator gradients, cleared before its own step, stay silent) and at the next backward for
+  parameters updated by hand.
+- AGL006 loss-kept-with-graph: graphs of earlier backward calls stay alive (``losses.append(loss)``,
+  ``total += loss``).
+- AGL007 non-leaf-parameter: a tensor made with ``requires_grad=True`` then moved or cast is not a
+  leaf; its ``.grad`` stays None.
+
+Runtime-only checks:
+
+- AGL101 non-finite-gradient: an optimizer step is about to use a NaN or infinite gradient.
+- AGL102 unused-parameter: a parameter an optimizer holds never receives a gradient.
+"""
+
+from __future__ import annotations
+
+from types import FrameType
+from typing import Iterable, Optional, Sequence
+
+import torch
+
+from . import _graph
+from .categories import (
+    LOSS_KEPT_WITH_GRAPH,
+    MISSING_ZERO_GRAD,
+    NON_FINITE_GRADIENT,
+    NON_LEAF_PARAMETER,
+    STALE_GRAPH,
+    UNUSED_PARAMETER,
+    Check,
+)
+from ._where import Place
+
+Item = tuple[Check, str, Place, str]  # check, message, where, what (for "once per check, place and subject")
+
+# Graphs may outlive their backward this many later backward calls (a GAN runs three per iteration,
+# and a loop variable lives until it is rebound) before they count as kept.
+KEPT_GRAPH_WINDOW = 10
+KEPT_GRAPHS_TO_REPORT = 3
+UNUSED_AFTER_STEPS = 100
+
+# grad_fn names of a move or cast: what turns a fresh requires_grad tensor into a non-leaf.
+_MOVE_OR_CAST = frozenset({"ToCopyBackward0", "_ToCopyBackward0", "CopyBackwards", "ToCopyBackward"})
+
+
+def _listing(names: Sequence[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    shown = ", ".join(names[:3])
+    return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def stale_graph(names: Sequence[str], how: str, place: Place) -> Item:
+    verb = "was" if len(names) == 1 else "were"
+    message = (
+        f"backward runs through a graph built before {_listing(names)} {verb} updated ({how}); "
+        "its gradients are those of the old values. Recompute the forward pass (the loss) after every update."
+    )
+    return (STALE_GRAPH, message, place, "")
+
+
+def missing_zero_grad_at_backward(names: Sequence[str], place: Place) -> Item:
+    message = (
+        f"backward adds into {_listing([n + '.grad' for n in names])}, which still holds the gradient from "
+        "before the last update, so each update uses the sum of all past gradients. Clear it after "
+        "every update (`x.grad = None`, or optimizer.zero_grad())."
+    )
+    return (MISSING_ZERO_GRAD, message, place, "")
+
+
+def missing_zero_grad_at_step(optimizer: str, names: Sequence[str], place: Place) -> Item:
+    message = (
+        f"{optimizer}.step() uses {_listing([n + '.grad' for n in names])}, which still holds gradients "
+        "from before the previous step. Call optimizer.zero_grad() once per step, before backward."
+    )
+    return (MISSING_ZERO_GRAD, message, place, "")
+
+
+def loss_kept_with_graph(count: int, backward_place: Place, place: Place) -> Item:
+    message = (
+        f"{count} graphs from earlier backward calls at {backward_place.seen_from(place)} are still alive "
+        f"{KEPT_GRAPH_WINDOW} or more backward calls later: something keeps each iteration's loss or "
+        "output with its graph (`losses.append(loss)`, `total += loss`). Keep `loss.item()` or `loss.detach()` instead."
+    )
+    return (LOSS_KEPT_WITH_GRAPH, message, backward_place, "")
+
+
+def non_leaf_parameter(name: str, grad_fn_name: str, place: Place) -> Item:
+    message = (
+        f"{name} requires grad but is not a leaf: it was made by {grad_fn_name} (a move or cast of a "
+        f"requires_grad tensor), so {name}.grad stays None and no optimizer may hold it. Create it where "
+        "it belongs (`torch.randn(..., device=device, requires_grad=True)`) or call `.requires_grad_()` after moving it."
+    )
+    return (NON_LEAF_PARAMETER, message, place, name)
+
+
+def non_finite_gradient(optimizer: str, names: Sequence[str], place: Place) -> Item:
+    message = (
+        f"{optimizer}.step() is about to use a gradient with NaN or infinite values in {_listing(names)}. "
+        "Run the next step under `torch.autograd.set_detect_anomaly(True)` to find the operation that made it."
+    )
+    return (NON_FINITE_GRADIENT, message, place, "")
+
+
+def unused_parameter(optimizer: str, names: Sequence[str], steps: int, place: Place) -> Item:
+    step_word = "step" if steps == 1 else "steps"
+    message = (
+        f"{_listing(names)} (held by {optimizer}) never received a gradient in {steps} {step_word}: "
+        "it takes no part in the loss (an unused layer, a detached branch). Leave it out of the "
+        "optimizer, or set requires_grad=False on purpose."
+    )
+    return (UNUSED_PARAMETER, message, place, "")
+
+
+def nonfinite_indices(grads: Sequence[torch.Tensor]) -> list[int]:
+    """Indices of the gradients holding a NaN or inf, with one host sync per device."""
+    by_device: dict[torch.device, list[int]] = {}
+    for index, grad in enumerate(grads):
+        by_device.setdefault(grad.device, []).append(index)
+    bad: list[int] = []
+    for indices in by_device.values():
+        finite = torch.stack([torch.isfinite(grads[i]).all() for i in indices])
+        if not bool(finite.all()):
+            bad.extend(i for i, ok in zip(indices, finite.tolist()) if not ok)
+    return sorted(bad)
+
+
+def moved_leaf_locals(frame: Optional[FrameType], leaf_ids: Iterable[int]) -> list[tuple[str, str]]:
+    """(name, grad_fn name) of user variables that are a moved or cast copy of an otherwise unnamed leaf.
+
+    A copy whose leaf the user still holds (``x_gpu = x.to(device)`` with ``x`` kept, or a module's
+    parameter cast for use) is deliberate, and stays silent.
+    """
+    if frame is None:
+        return []
+    leaf_ids = set(leaf_ids)
+    candidates = []
+    for scope in (frame.f_locals, frame.f_globals):
+        for name, value in scope.items():
+            if not isinstance(value, torch.Tensor) or value.grad_fn is None:
+                continue
+            grad_fn = value.grad_fn
+            if type(grad_fn).__name__ not in _MOVE_OR_CAST or value.retains_grad:
+                continue
+            source = grad_fn.next_functions[0][0] if grad_fn.next_functions else None
+            if _graph.is_accumulate_grad(source) and id(source.variable) in leaf_ids:
+                candidates.append((name, type(grad_fn).__name__, source.variable))
+        if scope is frame.f_globals or frame.f_locals is frame.f_globals:
+            break
+    return [(name, fn_name) for name, fn_name, leaf in candidates if not _held_elsewhere(leaf, frame)]
+
+
+def _held_elsewhere(leaf: torch.Tensor, frame: FrameType) -> bool:
+    for scope in (frame.f_locals, frame.f_globals):
+        for value in scope.values():
+            if value is leaf:
+                return True
+            if isinstance(value, torch.nn.Module) and any(p is leaf for p in value.parameters()):
+                return True
+    return False
