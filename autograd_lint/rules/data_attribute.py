@@ -54,7 +54,8 @@ class DataAttribute(Rule):
 
     ## Known false positives
     A non-tensor whose `.data` is followed by a method ending in `_` or by `.item()`,
-    or whose name holds a tensor elsewhere in the file. Code that uses `.data` on
+    or whose name holds a tensor elsewhere in the file. `.data` passed to an
+    `nn.init` function is not reported: those run without recording anyway. Code that uses `.data` on
     purpose to hide an update from autograd (some optimizers and weight-sharing
     tricks) should say so with `# noqa: AGL004`.
 
@@ -84,6 +85,10 @@ class DataAttribute(Rule):
         "import torch\nwith torch.no_grad():\n    for p in model.parameters():\n        p -= 0.1 * p.grad\n"
         "value = loss.detach()\n",
         "import torch\nself.data.sort_values()\noutputs = net(images)\nprint(outputs.data.shape)\n",
+        "import torch\nimport torch.nn as nn\n\ndef init(m):\n    nn.init.normal_(m.weight.data, 0.0, 0.02)\n"
+        "    torch.nn.init.constant_(m.bias.data, 0.0)\n",
+        "import torch\n\nclass Graph:\n    def run(self):\n        self.backward()\n        self.data.clear_()\n"
+        "        return self.data\n",
     )
     INVALID = (
         Invalid(
@@ -129,7 +134,7 @@ class DataAttribute(Rule):
         # Decided after the walk, when the file's tensor evidence is complete.
         for node in self.uses:
             usage = self._usage(node)
-            if self._is_tensor(node.value, usage):
+            if self._is_tensor(node.value, usage) and not self._is_init_argument(node):
                 self.report(node, fix=self._fix(node, usage))
 
     # --- what the `.data` is used for ---
@@ -156,9 +161,17 @@ class DataAttribute(Rule):
                 return "index_zero"
         return "read"
 
+    def _is_init_argument(self, node: cst.Attribute) -> bool:
+        """``nn.init.normal_(m.weight.data)``: ``nn.init`` already works without recording."""
+        arg = self.context.parent(node)
+        call = self.context.parent(arg) if isinstance(arg, cst.Arg) else None
+        return isinstance(call, cst.Call) and (self.context.qualified(call.func) or "").startswith("torch.nn.init.")
+
     def _is_tensor(self, receiver: cst.BaseExpression, usage: str) -> bool:
         if self.context.qualified(receiver) is not None:
             return False  # a torch module such as `torch.utils.data`
+        if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls"):
+            return False  # an object's own field, even in a class that calls `self.backward()`
         if self.context.is_tensor(receiver):
             return True
         if usage not in ("inplace", "item"):

@@ -4,7 +4,7 @@ from typing import ClassVar, Optional
 
 import libcst as cst
 
-from ..analysis import is_true, keyword
+from ..analysis import is_true, keyword, names_in
 from ..context import PendingFix, Replace
 from ..rule import Invalid, Rule
 
@@ -12,6 +12,10 @@ from ..rule import Invalid, Rule
 _CASTS = frozenset({"to", "cuda", "cpu", "double", "float", "half", "bfloat16", "type"})
 # Tensor methods that make a tensor and accept `requires_grad=`.
 _NEW_METHODS = frozenset({"new_tensor", "new_zeros", "new_ones", "new_empty", "new_full"})
+
+_DIFFERENTIATE = frozenset(
+    {"torch.autograd.grad", "torch.autograd.gradcheck", "torch.autograd.gradgradcheck", "torch.autograd.functional.jacobian"}
+)
 
 _CHAIN_MESSAGE = (
     "`.{cast}()` copies a tensor that was just made to require grad, so the result is not a leaf "
@@ -52,7 +56,8 @@ class NonLeafParameter(Rule):
     CPU, `.float()` of a float tensor) returns the leaf itself, so that exact run is
     fine, but the same line breaks as soon as the device or dtype differs. A tensor
     whose `.grad` is never read (only an input to `torch.autograd.grad` or
-    `gradcheck`) does not need to be a leaf.
+    `gradcheck`) does not need to be a leaf; such names are not reported when the
+    same scope passes them to `torch.autograd.grad` or `gradcheck`.
 
     ## Fix
     Unsafe, for a single expression chain: the casts move before the point where
@@ -77,6 +82,11 @@ class NonLeafParameter(Rule):
         "f = torch.ones(2).requires_grad_(False).cuda()\nkind = torch.ones(2, requires_grad=True).type()\n",
         "import torch\n\ndef make(device):\n    w = torch.randn(3, requires_grad=True)\n    return w\n\n"
         "def move(w, device):\n    w = w.to(device)\n    return w\n",
+        # A gradient penalty differentiates with respect to the copy: no `.grad` is read.
+        "import torch\nfrom torch.autograd import Variable, grad\n\ndef penalty(netD, real, fake):\n"
+        "    x = Variable(0.5 * real + 0.5 * fake, requires_grad=True)\n    x = x.cuda()\n"
+        "    y = torch.rand(3, requires_grad=True).cuda()\n"
+        "    return grad(netD(x).sum() + y.sum(), [x, y], create_graph=True)[0]\n",
     )
     INVALID = (
         Invalid(
@@ -118,8 +128,16 @@ class NonLeafParameter(Rule):
         super().__init__(context)
         # (scope, name) of names that hold a fresh leaf requiring grad.
         self.leaves: set[tuple[cst.CSTNode, str]] = set()
+        # Names differentiated with `torch.autograd.grad`/`gradcheck` per scope: they need no `.grad`.
+        self.differentiated: set[tuple[cst.CSTNode, str]] = set()
+        self.pending: list[tuple[cst.CSTNode, Optional[tuple[cst.CSTNode, str]], str, Optional[PendingFix]]] = []
 
     def visit_Call(self, node: cst.Call) -> None:
+        if self.context.qualified(node.func) in _DIFFERENTIATE:
+            scope = self._scope(node)
+            for arg in node.args:
+                self.differentiated.update((scope, name) for name in names_in(arg.value))
+            return
         kind = self._leaf_kind(node)
         if kind is None:
             return
@@ -143,16 +161,34 @@ class NonLeafParameter(Rule):
             current = call
         if casts:
             cast = casts[0].func.attr.value
-            self.report(casts[-1], _CHAIN_MESSAGE.format(cast=cast), self._fix(node, kind, casts))
+            message = _CHAIN_MESSAGE.format(cast=cast)
+            self.pending.append((casts[-1], self._bound_name(casts[-1]), message, self._fix(node, kind, casts)))
+
+    def finish(self) -> None:
+        for node, bound, message, fix in self.pending:
+            if bound is None or bound not in self.differentiated:
+                self.report(node, message, fix)
+
+    def _scope(self, node: cst.CSTNode) -> cst.CSTNode:
+        return next(
+            (a for a in self.context.ancestors(node) if isinstance(a, (cst.FunctionDef, cst.ClassDef, cst.Lambda))),
+            self.context.module,
+        )
+
+    def _bound_name(self, value: cst.CSTNode) -> Optional[tuple[cst.CSTNode, str]]:
+        """``(scope, name)`` when ``value`` is what ``name = value`` assigns."""
+        assign = self.context.parent(value)
+        if isinstance(assign, cst.Assign) and assign.value is value and len(assign.targets) == 1:
+            target = assign.targets[0].target
+            if isinstance(target, cst.Name):
+                return self._scope(assign), target.value
+        return None
 
     def visit_Assign(self, node: cst.Assign) -> None:
         if len(node.targets) != 1:
             return
         target = node.targets[0].target
-        scope = next(
-            (a for a in self.context.ancestors(node) if isinstance(a, (cst.FunctionDef, cst.ClassDef, cst.Lambda))),
-            self.context.module,
-        )
+        scope = self._scope(node)
         if isinstance(target, cst.Name):
             self._bind(scope, target.value, node.value)
         elif isinstance(target, cst.Tuple) and isinstance(node.value, cst.Tuple):
@@ -176,7 +212,7 @@ class NonLeafParameter(Rule):
                     f"so `{name}.grad` stays `None`: create it with `device=`/`dtype=`, or cast before "
                     "`.requires_grad_()`"
                 )
-                self.report(value, message)
+                self.pending.append((value, key, message, None))
 
     # --- what makes a leaf that requires grad ---
 

@@ -105,7 +105,8 @@ class RequiresGradTypo(Rule):
         "import torch\n\nclass Net(torch.nn.Module):\n    def __init__(self, args):\n"
         "        super().__init__()\n        self.require_grad = args.require_grad\n"
         "        self.hparams.require_grad = True\n",
-        "import torch\nfrom utils import set_requires_grad\nset_requires_grad(net, False)\nx._requires_grad = True\n",
+        "import torch\nfrom utils import set_requires_grad\nset_requires_grad(net, False)\nx._requires_grad = True\n"
+        "p = torch.Tensor._make_subclass(cls, data, require_grad=True)\n",
     )
     INVALID = (
         Invalid(
@@ -177,6 +178,8 @@ class RequiresGradTypo(Rule):
             self.report(node, self.message.format(word=node.attr.value, correct=correct, consequence=consequence), fix)
 
     def _is_torch_call(self, call: cst.Call) -> bool:
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value.startswith("_"):
+            return False  # private API with its own spelling: `Tensor._make_subclass(cls, t, require_grad=...)`
         qualified = self.context.qualified(call.func)
         if qualified is not None:
             return qualified.startswith("torch.")
