@@ -91,6 +91,19 @@ def name_in_frame(obj: object, frame: FrameType | None) -> str | None:
     return None
 
 
+def parameter_names(frame: FrameType | None) -> dict[int, tuple[str, torch.Tensor]]:
+    """``id(p) -> ("model.fc1.weight", p)`` for the parameters of every module the frame names."""
+    names: dict[int, tuple[str, torch.Tensor]] = {}
+    if frame is None:
+        return names
+    for scope in (frame.f_globals, frame.f_locals):  # locals last: the nearer name wins
+        for var, value in list(scope.items()):
+            if isinstance(value, torch.nn.Module):
+                for param_name, param in value.named_parameters():
+                    names[id(param)] = (f"{var}.{param_name}", param)
+    return names
+
+
 def _name_inside(obj: object, module: torch.nn.Module) -> str | None:
     if isinstance(obj, torch.nn.Module):
         for sub_name, sub in module.named_modules():

@@ -57,6 +57,10 @@ def _listing(names: Sequence[str]) -> str:
     return shown + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 
 
+def _they(names: Sequence[str]) -> tuple[str, str]:
+    return ("it", "holds") if len(names) == 1 else ("they", "hold")
+
+
 def stale_graph(names: Sequence[str], how: str, place: Place) -> Item:
     verb = "was" if len(names) == 1 else "were"
     message = (
@@ -67,17 +71,19 @@ def stale_graph(names: Sequence[str], how: str, place: Place) -> Item:
 
 
 def missing_zero_grad_at_backward(names: Sequence[str], place: Place) -> Item:
+    they, hold = _they(names)
     message = (
-        f"backward adds into {_listing([n + '.grad' for n in names])}, which still holds the gradient from "
-        "before the last update, so each update uses the sum of all past gradients. Clear it after "
+        f"backward adds into {_listing([n + '.grad' for n in names])}: {they} still {hold} the gradient from "
+        "before the last update, so each update uses the sum of all past gradients. Clear gradients after "
         "every update (`x.grad = None`, or optimizer.zero_grad())."
     )
     return (MISSING_ZERO_GRAD, message, place, "")
 
 
 def missing_zero_grad_at_step(optimizer: str, names: Sequence[str], place: Place) -> Item:
+    they, hold = _they(names)
     message = (
-        f"{optimizer}.step() uses {_listing([n + '.grad' for n in names])}, which still holds gradients "
+        f"{optimizer}.step() uses {_listing([n + '.grad' for n in names])}: {they} still {hold} gradients "
         "from before the previous step. Call optimizer.zero_grad() once per step, before backward."
     )
     return (MISSING_ZERO_GRAD, message, place, "")
@@ -111,10 +117,12 @@ def non_finite_gradient(optimizer: str, names: Sequence[str], place: Place) -> I
 
 def unused_parameter(optimizer: str, names: Sequence[str], steps: int, place: Place) -> Item:
     step_word = "step" if steps == 1 else "steps"
+    they, _ = _they(names)
+    takes = "takes" if they == "it" else "take"
     message = (
         f"{_listing(names)} (held by {optimizer}) never received a gradient in {steps} {step_word}: "
-        "it takes no part in the loss (an unused layer, a detached branch). Leave it out of the "
-        "optimizer, or set requires_grad=False on purpose."
+        f"{they} {takes} no part in the loss (an unused layer, a detached branch?). Leave "
+        f"{'it' if they == 'it' else 'them'} out of the optimizer, or set requires_grad=False."
     )
     return (UNUSED_PARAMETER, message, place, "")
 

@@ -17,7 +17,7 @@ from autograd_lint.finding import Finding
 
 from . import _graph, _patches, checks
 from ._state import LeafState, OptimizerRecord, PendingAlias, RootRecord
-from ._where import Place, describe, line_extent, name_in_frame, place_of, user_frame
+from ._where import Place, describe, line_extent, name_in_frame, parameter_names, place_of, user_frame
 from .categories import AutogradLintError, select_checks
 
 ON_FINDING = ("warn", "raise", "collect")
@@ -377,6 +377,11 @@ class watch:
         record = self._optimizers.get(optimizer)
         if record is None:
             record = self._optimizers[optimizer] = OptimizerRecord(place)
+            # Name the parameters now, while the training code's frame still holds its modules:
+            # later findings (AGL102 at the end of the script) come from frames that do not.
+            for name, param in parameter_names(frame).values():
+                if self._names.get(param) is None:
+                    self._names[param] = name
         record.steps += 1
         # A closure (LBFGS) clears and recomputes the gradients inside the step itself.
         has_closure = (len(args) > 1 and args[1] is not None) or kwargs.get("closure") is not None
