@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Union
@@ -121,12 +122,16 @@ class FileContext:
     reports: list = field(default_factory=list)
     # Names (dotted text) that the file shows to be tensors, optimizers, or gradients.
     tensor_names: set = field(default_factory=set)
+    torch_made_names: set = field(default_factory=set)  # assigned from a torch call
     requires_grad_names: set = field(default_factory=set)
     grad_aliases: set = field(default_factory=set)
     optimizer_names: set = field(default_factory=set)
     backward_targets: set = field(default_factory=set)
     no_grad_callees: set = field(default_factory=set)
     backward_calls: list = field(default_factory=list)
+    # A class of the file's own with a backward() (micrograd-style): then `.backward()`,
+    # `.data` and `.grad` may not be torch's, and only torch-made names count as tensors.
+    own_autograd: bool = False
     calls_by_name: dict = field(default_factory=dict)  # callee name -> [Call]
 
     # --- reporting ---
@@ -215,7 +220,7 @@ class FileContext:
         first = call.args[0].value if call.args and call.args[0].keyword is None else None
         if method == "manual_backward":
             return first
-        if method != "backward":
+        if method != "backward" or self.own_autograd:
             return None
         if self.qualified(func) == "torch.autograd.backward":
             return first
@@ -262,7 +267,10 @@ class FileContext:
                     return receiver.value
             return None
         targets: Sequence[cst.BaseExpression] = ()
-        if isinstance(node, cst.Assign):
+        if isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.MultiplyAssign):
+            if _is_zero(node.value) and isinstance(node.target, cst.Attribute) and node.target.attr.value == "grad":
+                return node.target.value
+        elif isinstance(node, cst.Assign):
             targets = [t.target for t in node.targets]
         elif isinstance(node, (cst.AnnAssign, cst.Del)):
             targets = [node.target]
@@ -432,18 +440,25 @@ class FileContext:
         text = dotted_name(expression)
         if text is None:
             return isinstance(expression, cst.Call) and self.qualified(expression.func) in TENSOR_FACTORIES
+        if self.own_autograd:
+            return text in self.requires_grad_names or text in self.torch_made_names
         if text in self.tensor_names or text in self.grad_aliases or text in self.backward_targets:
             return True
         last = text.rsplit(".", 1)[-1].lower()
         return "loss" in last
 
 
+def _is_zero(node: cst.BaseExpression) -> bool:
+    if not isinstance(node, (cst.Integer, cst.Float)):
+        return False
+    try:
+        return ast.literal_eval(node.value) == 0
+    except (ValueError, SyntaxError):
+        return False
+
+
 def _zero_argument(call: cst.Call) -> bool:
-    return bool(call.args) and isinstance(call.args[0].value, (cst.Integer, cst.Float)) and call.args[0].value.value in (
-        "0",
-        "0.",
-        "0.0",
-    )
+    return bool(call.args) and _is_zero(call.args[0].value)
 
 
 def _strip_data(node: cst.BaseExpression) -> cst.BaseExpression:

@@ -85,6 +85,7 @@ def parse(source: str) -> cst.Module:
 def run_rules(context: FileContext, rules: Sequence[Rule]) -> None:
     for statement in context.module.body:
         _collect_top_level_imports(context, statement)
+    context.own_autograd = any(_is_own_autograd_class(context, s) for s in context.module.body)
     visit: dict[type, list] = {}
     leave: dict[type, list] = {}
     for rule in rules:
@@ -114,6 +115,18 @@ def _collect_top_level_imports(context: FileContext, statement: cst.CSTNode) -> 
                 _collect_top_level_imports(context, part)
         for handler in getattr(statement, "handlers", ()):
             _collect_top_level_imports(context, handler)
+
+
+def _is_own_autograd_class(context: FileContext, statement: cst.CSTNode) -> bool:
+    """A module-level class with a ``backward`` method that is not a torch
+    ``autograd.Function`` or ``nn.Module``: the file's own autograd engine."""
+    if not isinstance(statement, cst.ClassDef) or not isinstance(statement.body, cst.IndentedBlock):
+        return False
+    if any((context.qualified(base.value) or "").startswith("torch.") for base in statement.bases):
+        return False
+    if any(not isinstance(base.value, cst.Name) or base.value.value not in ("object",) for base in statement.bases):
+        return False  # a subclass of something we cannot see
+    return any(isinstance(s, cst.FunctionDef) and s.name.value == "backward" for s in statement.body.body)
 
 
 _LEAVE = object()
@@ -220,6 +233,8 @@ class _FactCollector:
                 continue
             if "tensor" in kinds:
                 context.tensor_names.add(name)
+            if "torch" in kinds:
+                context.torch_made_names.add(name)
             if "requires_grad" in kinds:
                 context.requires_grad_names.add(name)
             if "grad" in kinds:
@@ -239,6 +254,7 @@ class _FactCollector:
             return kinds
         qualified = context.qualified(value.func)
         if qualified is not None:
+            kinds.add("torch")
             if qualified.startswith("torch.optim.") and ".lr_scheduler" not in qualified:
                 kinds.add("optimizer")
             elif qualified.endswith("GradScaler"):

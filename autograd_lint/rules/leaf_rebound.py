@@ -43,8 +43,8 @@ class LeafRebound(Rule):
     ```
 
     ## Known false positives
-    Rebinding and then calling `w.requires_grad_()` (a fresh leaf each iteration) is
-    correct and not reported.
+    Rebinding and then calling `w.requires_grad_()` anywhere in the loop (a fresh leaf
+    each iteration) is correct and not reported.
 
     ## Fix
     Unsafe: the update becomes in place under `torch.no_grad()`, and the gradient is
@@ -68,6 +68,8 @@ class LeafRebound(Rule):
         "    w = (w - 0.1 * w.grad).detach().requires_grad_()\n",
         "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
         "    w = w.detach() - 0.1 * w.grad\n    w.requires_grad_()\n",
+        "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
+        "    with torch.no_grad():\n        w = w - 0.1 * w.grad\n    print(loss.item())\n    w.requires_grad_()\n",
         # Outside a loop: a one-off step.
         "import torch\nw = w - 0.1 * w.grad\n",
     )
@@ -105,7 +107,7 @@ class LeafRebound(Rule):
         name = node.targets[0].target.value
         if not _reads_own_grad(node.value, name) or method_call(node.value, "requires_grad_") is not None:
             return
-        if context.enclosing_loop(node) is None or _made_leaf_after(context, node, name):
+        if context.enclosing_loop(node) is None or _made_leaf_again(context, node, name):
             return
         statement = context.statement_of(node)
         update = _in_place(context, node.value, name)
@@ -123,19 +125,17 @@ def _reads_own_grad(value: cst.BaseExpression, name: str) -> bool:
     )
 
 
-def _made_leaf_after(context, node: cst.Assign, name: str) -> bool:
-    """``w.requires_grad_()`` / ``w.requires_grad = True`` / ``w.retain_grad()`` right after."""
-    statement = context.statement_of(node)
-    block = context.parent(statement)
-    body = list(getattr(block, "body", ()))
-    if statement not in body:
-        return False
-    for later in body[body.index(statement) + 1 :][:2]:
-        for inner in walk(later):
-            if isinstance(inner, cst.Attribute) and isinstance(inner.value, cst.Name) and inner.value.value == name:
-                if inner.attr.value in ("requires_grad_", "requires_grad", "retain_grad"):
-                    return True
-    return False
+def _made_leaf_again(context, node: cst.Assign, name: str) -> bool:
+    """Does the loop make ``name`` a leaf again (``w.requires_grad_()``,
+    ``w.requires_grad = True``) or keep its gradient (``w.retain_grad()``)?"""
+    loop = context.enclosing_loop(node)
+    return any(
+        isinstance(inner, cst.Attribute)
+        and isinstance(inner.value, cst.Name)
+        and inner.value.value == name
+        and inner.attr.value in ("requires_grad_", "requires_grad", "retain_grad")
+        for inner in walk(loop.body)
+    )
 
 
 def _in_place(context, value: cst.BaseExpression, name: str) -> str:

@@ -66,6 +66,12 @@ class LossKeptWithGraph(Rule):
         "    losses.append(loss.detach())\n",
         # Summed for a single backward after the loop: the graphs are wanted.
         "import torch\ntotal = 0\nfor x, y in loader:\n    total = total + crit(model(x), y)\ntotal.backward()\n",
+        # The loss is rebound to a number before it is kept.
+        "import torch\ntotal = 0.0\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
+        "    loss = loss.item()\n    total += loss\n    history.append(loss)\n",
+        # A sum under no_grad holds no graph.
+        "import torch\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
+        "    with torch.no_grad():\n        total += loss\n",
         # Summing parts of one loss inside the iteration.
         "import torch\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss += 0.01 * reg(model)\n    loss.backward()\n",
     )
@@ -103,27 +109,45 @@ class LossKeptWithGraph(Rule):
             }
             if not targets:
                 continue
-            for accumulator, name in _accumulations(loop, targets):
+            for accumulator, name in _accumulations(context, loop, targets):
                 fix = _detach(context, loop, accumulator, name)
                 self.report(name, self.message.format(name=name.value), fix)
 
 
-def _accumulations(loop: Loop, losses: set[str]) -> Iterator[tuple[Optional[str], cst.Name]]:
+def _accumulations(context: FileContext, loop: Loop, losses: set[str]) -> Iterator[tuple[Optional[str], cst.Name]]:
+    """Running totals and lists that receive a loss tensor, in loop order. A loss
+    rebound to a plain value (``loss = loss.item()``) no longer counts; a sum taken
+    under ``no_grad`` holds no graph (a list still holds the tensor, graph and all)."""
     reset: set[str] = set()
+    live = set(losses)
     for node in walk(loop.body):
         if isinstance(node, cst.Assign):
             targets = {n for t in node.targets for n in assigned_names(t.target)}
             total = next(iter(targets)) if len(targets) == 1 else None
             if total is not None and total not in losses and total not in reset and _mentions(node.value, total):
-                yield from ((total, name) for name in _bare_losses(node.value, losses))
-            reset |= targets
+                if not context.in_no_grad(node):
+                    yield from ((total, name) for name in _bare_losses(node.value, live))
+            reset |= targets - losses
+            for name in targets & losses:
+                (live.discard if _is_plain_value(node.value) else live.add)(name)
         elif isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.AddAssign):
             total = dotted_name(node.target)
-            if total is not None and total not in losses and total not in reset:
-                yield from ((total, name) for name in _bare_losses(node.value, losses))
+            if total is not None and total not in losses and total not in reset and not context.in_no_grad(node):
+                yield from ((total, name) for name in _bare_losses(node.value, live))
         elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "append":
             for arg in node.args:
-                yield from ((None, name) for name in _bare_losses(arg.value, losses))
+                yield from ((None, name) for name in _bare_losses(arg.value, live))
+
+
+def _is_plain_value(value: cst.BaseExpression) -> bool:
+    """``loss.item()``, ``loss.detach()``, ``float(loss)``: no graph comes along."""
+    if isinstance(value, (cst.Integer, cst.Float)):
+        return True
+    if isinstance(value, cst.Call):
+        if isinstance(value.func, cst.Attribute):
+            return value.func.attr.value in ("item", "detach", "tolist", "numpy")
+        return isinstance(value.func, cst.Name) and value.func.value in ("float", "int")
+    return False
 
 
 def _mentions(node: cst.CSTNode, name: str) -> bool:

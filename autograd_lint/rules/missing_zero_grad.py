@@ -78,6 +78,13 @@ class MissingZeroGrad(Rule):
         # Updates from torch.autograd.grad never accumulate.
         "import torch\nfor _ in range(10):\n    loss = f(w)\n    (g,) = torch.autograd.grad(loss, [w])\n"
         "    with torch.no_grad():\n        w -= 0.1 * g\n",
+        # Clearing by multiplying with zero.
+        "import torch\nfor _ in range(10):\n    loss = f(w)\n    loss.backward()\n"
+        "    with torch.no_grad():\n        w -= 0.1 * w.grad\n        w.grad *= 0\n",
+        # A file's own micrograd-style engine: its backward() is not torch's.
+        "import torch\nclass Value:\n    def backward(self):\n        pass\n"
+        "for k in range(20):\n    loss = Value(1.0)\n    loss.backward()\n"
+        "    for p in params:\n        p.data += -0.1 * p.grad\n",
         # A scheduler step is not an update.
         "import torch\nfor epoch in range(3):\n    loss = model(x).sum()\n    loss.backward()\n    scheduler.step()\n",
     )
