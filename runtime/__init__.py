@@ -6,6 +6,8 @@ if __name__ != "autograd_lint.runtime":
         f"'{__name__}' (run 'pip install -e .' from the repository root)"
     )
 
+# The warning categories need no torch; ``watch`` does, and is imported on first use, so that the
+# pytest plugin (a submodule, loaded in every pytest run) does not pull torch in.
 from .categories import (
     ALL_CHECKS,
     AutogradLintError,
@@ -17,7 +19,15 @@ from .categories import (
     StaleGraphWarning,
     UnusedParameterWarning,
 )
-from .monitor import watch
+
+
+def __getattr__(name: str) -> object:
+    if name == "watch":
+        from .monitor import watch
+
+        return watch
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ALL_CHECKS",

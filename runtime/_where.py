@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import linecache
 import os
 import sys
@@ -73,16 +74,32 @@ def line_extent(path: str, line: int) -> tuple[int, int]:
     return len(text) - len(text.lstrip()) + 1, len(text) + 1
 
 
+# Before Python 3.13 a function frame's f_locals is a snapshot dict cached on the frame: whatever it
+# holds stays alive after the function deletes or rebinds the variable, until the next snapshot.
+_LOCALS_ARE_SNAPSHOTS = sys.version_info < (3, 13)
+
+
+def scopes(frame: FrameType | None) -> list[dict]:
+    """The frame's locals then globals, read without leaving a snapshot that keeps tensors alive."""
+    if frame is None:
+        return []
+    if frame.f_code.co_flags & inspect.CO_OPTIMIZED:
+        snapshot = frame.f_locals
+        local_names = dict(snapshot)
+        if _LOCALS_ARE_SNAPSHOTS:
+            snapshot.clear()  # every later f_locals read (a debugger's, locals()) refills it
+        return [local_names, frame.f_globals]
+    return [frame.f_locals] if frame.f_locals is frame.f_globals else [frame.f_locals, frame.f_globals]
+
+
 def name_in_frame(obj: object, frame: FrameType | None) -> str | None:
     """The name the user's code gives ``obj``: a variable, or an attribute path into a module."""
-    if frame is None:
-        return None
-    scopes = (frame.f_locals, frame.f_globals)
-    for scope in scopes:
+    namespaces = scopes(frame)
+    for scope in namespaces:
         for name, value in scope.items():
             if value is obj:
                 return name
-    for scope in scopes:
+    for scope in namespaces:
         for name, value in list(scope.items()):
             if isinstance(value, torch.nn.Module):
                 found = _name_inside(obj, value)
@@ -94,9 +111,7 @@ def name_in_frame(obj: object, frame: FrameType | None) -> str | None:
 def parameter_names(frame: FrameType | None) -> dict[int, tuple[str, torch.Tensor]]:
     """``id(p) -> ("model.fc1.weight", p)`` for the parameters of every module the frame names."""
     names: dict[int, tuple[str, torch.Tensor]] = {}
-    if frame is None:
-        return names
-    for scope in (frame.f_globals, frame.f_locals):  # locals last: the nearer name wins
+    for scope in reversed(scopes(frame)):  # locals last: the nearer name wins
         for var, value in list(scope.items()):
             if isinstance(value, torch.nn.Module):
                 for param_name, param in value.named_parameters():

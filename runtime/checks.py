@@ -36,7 +36,7 @@ from .categories import (
     UNUSED_PARAMETER,
     Check,
 )
-from ._where import Place
+from ._where import Place, scopes
 
 Item = tuple[Check, str, Place, str]  # check, message, where, what (for "once per check, place and subject")
 
@@ -146,27 +146,23 @@ def moved_leaf_locals(frame: Optional[FrameType], leaf_ids: Iterable[int]) -> li
     A copy whose leaf the user still holds (``x_gpu = x.to(device)`` with ``x`` kept, or a module's
     parameter cast for use) is deliberate, and stays silent.
     """
-    if frame is None:
-        return []
     leaf_ids = set(leaf_ids)
+    namespaces = scopes(frame)
     candidates = []
-    for scope in (frame.f_locals, frame.f_globals):
-        for name, value in scope.items():
-            if not isinstance(value, torch.Tensor) or value.grad_fn is None:
-                continue
-            grad_fn = value.grad_fn
-            if type(grad_fn).__name__ not in _MOVE_OR_CAST or value.retains_grad:
-                continue
-            source = grad_fn.next_functions[0][0] if grad_fn.next_functions else None
-            if _graph.is_accumulate_grad(source) and id(source.variable) in leaf_ids:
-                candidates.append((name, type(grad_fn).__name__, source.variable))
-        if scope is frame.f_globals or frame.f_locals is frame.f_globals:
-            break
-    return [(name, fn_name) for name, fn_name, leaf in candidates if not _held_elsewhere(leaf, frame)]
+    for name, value in namespaces[0].items() if namespaces else ():
+        if not isinstance(value, torch.Tensor) or value.grad_fn is None:
+            continue
+        grad_fn = value.grad_fn
+        if type(grad_fn).__name__ not in _MOVE_OR_CAST or value.retains_grad:
+            continue
+        source = grad_fn.next_functions[0][0] if grad_fn.next_functions else None
+        if _graph.is_accumulate_grad(source) and id(source.variable) in leaf_ids:
+            candidates.append((name, type(grad_fn).__name__, source.variable))
+    return [(name, fn_name) for name, fn_name, leaf in candidates if not _held_elsewhere(leaf, namespaces)]
 
 
-def _held_elsewhere(leaf: torch.Tensor, frame: FrameType) -> bool:
-    for scope in (frame.f_locals, frame.f_globals):
+def _held_elsewhere(leaf: torch.Tensor, namespaces: list[dict]) -> bool:
+    for scope in namespaces:
         for value in scope.values():
             if value is leaf:
                 return True

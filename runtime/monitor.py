@@ -70,6 +70,9 @@ class watch:
         self._key = f"autograd_lint.root.{next(_monitor_ids)}"
         self._leaves: WeakIdKeyDictionary = WeakIdKeyDictionary()
         self._optimizers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        # Also kept apart from their optimizers: one made inside a training function is gone by the
+        # end of the watch, and its unused parameters are still worth reporting.
+        self._optimizer_records: list[tuple[str, OptimizerRecord]] = []
         self._step_starts: dict[int, tuple[Optional[int], Place]] = {}
         self._pending: dict[int, PendingAlias] = {}
         self._deferred_finite: list[tuple[torch.Tensor, list[weakref.ref], str, Place]] = []
@@ -122,10 +125,9 @@ class watch:
         items: list[checks.Item] = []
         try:
             self._flush_pending()
-            place = place_of(user_frame())
             items += self._deferred_finite_items()
-            for optimizer, record in list(self._optimizers.items()):
-                items += self._unused_items(optimizer, record, place)
+            for optimizer_name, record in self._optimizer_records:
+                items += self._unused_items(optimizer_name, record)
         finally:
             self._pending.clear()
             stack, self._stack = self._stack, None
@@ -377,6 +379,7 @@ class watch:
         record = self._optimizers.get(optimizer)
         if record is None:
             record = self._optimizers[optimizer] = OptimizerRecord(place)
+            self._optimizer_records.append((type(optimizer).__name__, record))
             # Name the parameters now, while the training code's frame still holds its modules:
             # later findings (AGL102 at the end of the script) come from frames that do not.
             for name, param in parameter_names(frame).values():
@@ -417,7 +420,7 @@ class watch:
                 finite = torch.stack([torch.isfinite(g).all().to(grads[0].device) for g in grads])
                 self._deferred_finite.append((finite, [weakref.ref(p) for p in owners], optimizer_name, place))
         if record.steps == checks.UNUSED_AFTER_STEPS:
-            items += self._unused_items(optimizer, record, place)
+            items += self._unused_items(type(optimizer).__name__, record)
         self._deliver(items)
 
     def _after_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
@@ -444,7 +447,7 @@ class watch:
         self._deferred_finite = []
         return items
 
-    def _unused_items(self, optimizer: torch.optim.Optimizer, record: OptimizerRecord, place: Place) -> list[checks.Item]:
+    def _unused_items(self, optimizer_name: str, record: OptimizerRecord) -> list[checks.Item]:
         if record.unused_reported or not record.steps:
             return []
         record.unused_reported = True
@@ -453,7 +456,7 @@ class watch:
         if not unused:
             return []
         names = [self._name(p, frame) for p in unused]
-        return [checks.unused_parameter(type(optimizer).__name__, names, record.steps, record.first_step)]
+        return [checks.unused_parameter(optimizer_name, names, record.steps, record.first_step)]
 
 
 def _forget(table: dict, key: int, ref: weakref.ref) -> None:
