@@ -10,6 +10,7 @@ import difflib
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional, Sequence
@@ -25,6 +26,7 @@ from .fixer import fix_source, python_syntax_error
 from .formatters import FORMATS, render, render_error, render_statistics
 from .registry import all_rules, rule_by_code_or_name
 from .rule import DOC_SECTIONS
+from .runtime_cli import demo, run
 from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_atomic
 
 EXIT_CODES = """\b
@@ -133,6 +135,8 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, diff: bool, sho
     file_paths = [p for p in paths if p != STDIN]
     discovery = discover(file_paths, config, force_exclude=force_exclude)
     errors = [render_error(e.path, e.message) for e in discovery.errors]
+    if not discovery.files and not discovery.errors and STDIN not in paths and not quiet:
+        click.echo("warning: no Python files found", err=True)
     outcomes = list(_run(discovery.files, config, mode, jobs))
     stdin_outcome = None
     if STDIN in paths:
@@ -289,9 +293,13 @@ def _run(paths: Sequence[str], config: Config, mode: Mode, jobs: int) -> Iterabl
     if workers == 1 or len(paths) < PARALLEL_THRESHOLD:
         return [check_path(path, config, mode) for path in paths]
     workers = min(workers, len(paths) // (PARALLEL_THRESHOLD // 2))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        chunk = max(1, len(paths) // (workers * 8))
-        return list(pool.map(check_path, paths, [config] * len(paths), [mode] * len(paths), chunksize=chunk))
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            chunk = max(1, len(paths) // (workers * 8))
+            return list(pool.map(check_path, paths, [config] * len(paths), [mode] * len(paths), chunksize=chunk))
+    except (OSError, BrokenProcessPool):
+        # No processes to be had here (a sandbox without semaphores, say): one is enough.
+        return [check_path(path, config, mode) for path in paths]
 
 
 def _check_stdin(stdin_filename: Optional[str], config: Config, mode: Mode, force_exclude: bool) -> Optional[Outcome]:
@@ -448,12 +456,6 @@ def explain(rule: str) -> None:
     click.echo("\n".join(out).rstrip("\n"))
 
 
-# The runtime engineer's commands (`run`, `demo`); the CLI works without them.
-try:
-    from .runtime_cli import demo, run
-except ModuleNotFoundError as missing:
-    if missing.name != f"{__package__}.runtime_cli":
-        raise
-else:
-    main.add_command(run)
-    main.add_command(demo)
+# The runtime monitor's commands; they import torch only when run.
+main.add_command(run)
+main.add_command(demo)

@@ -320,3 +320,22 @@ def test_console_script_and_module_run_the_same_command(project):
         completed = subprocess.run([*command, "bad.py"], capture_output=True, text=True)
         assert completed.returncode == 1
         assert completed.stdout.splitlines() == BAD_REPORT
+
+
+def test_the_runtime_commands_are_registered_and_checking_never_imports_torch(project):
+    assert {"check", "rules", "explain", "run", "demo"} <= set(main.commands)
+    code = "import sys; from autograd_lint.cli import main; main(['-q', 'bad.py'])"
+    probe = f"import atexit, sys; atexit.register(lambda: print('torch' in sys.modules, file=sys.stderr)); {code}"
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert completed.returncode == 1
+    assert completed.stderr.strip() == "False"
+
+
+def test_a_folder_without_python_files_warns_and_passes(project):
+    (project / "empty").mkdir()
+    result = run("empty")
+    assert (result.stderr, result.stdout, result.exit_code) == (
+        "warning: no Python files found\n",
+        "All checks passed!\n",
+        0,
+    )
