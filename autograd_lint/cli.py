@@ -165,13 +165,13 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, diff: bool, sho
             click.echo(f"Would fix {_count(len(fixed))}.", err=True)
         sys.exit(2 if errors else 1 if patch else 0)
 
-    report = _report(findings, fixed, outcomes, fmt, mode, statistics, show_fixes, quiet, color)
+    report = _report(findings, fixed, outcomes, fmt, mode, statistics, show_fixes, quiet, color, len(errors))
     # With the fixed source on stdout the report goes to stderr, as ruff does.
     _emit(report, output, color=color, err=fixed_to_stdout)
     sys.exit(2 if errors else 1 if findings else 0)
 
 
-def _report(findings, fixed, outcomes, fmt, mode: Mode, statistics, show_fixes, quiet, color) -> str:
+def _report(findings, fixed, outcomes, fmt, mode: Mode, statistics, show_fixes, quiet, color, error_count) -> str:
     if statistics:
         return render_statistics(findings, fmt, unsafe_fixes=mode.unsafe_fixes)
     sources = {o.path: o.source for o in outcomes if o.source is not None}
@@ -188,7 +188,9 @@ def _report(findings, fixed, outcomes, fmt, mode: Mode, statistics, show_fixes, 
     if fmt == "text" and not quiet:
         if mode.fix and show_fixes and fixed:
             report = _fixed_listing(fixed) + report
-        if not findings and not fixed:
+        if error_count:
+            report += f"{error_count} {'path' if error_count == 1 else 'paths'} could not be checked.\n"
+        elif not findings and not fixed:
             report += "All checks passed!\n"
     return report
 
@@ -311,10 +313,12 @@ def _check_stdin(stdin_filename: Optional[str], config: Config, mode: Mode, forc
     try:
         source = decode(data, path)
     except SourceReadError as error:
-        return Outcome(path, error=render_error(path, str(error)))
-    outcome = _check_source_file(source, config, mode, write=False)
-    if mode.fix and outcome.fixed_bytes is None and outcome.error is None:
-        outcome.fixed_bytes = data  # nothing to fix: the source goes through unchanged
+        outcome = Outcome(path, error=render_error(path, str(error)))
+    else:
+        outcome = _check_source_file(source, config, mode, write=False)
+    if mode.fix and outcome.fixed_bytes is None:
+        # Nothing fixed (or nothing could be): an editor piping its buffer through gets it back.
+        outcome.fixed_bytes = data
     return outcome
 
 

@@ -78,7 +78,7 @@ def test_syntax_error_is_one_line_exit_2_and_the_other_files_are_still_checked(p
     (project / "old.py").write_text("import torch\nx = torch.ones(1)\nx.cuda(async=True)\n")
     result = run("old.py", "bad.py")
     assert result.stderr == "old.py:3:8: error: syntax error: invalid syntax\n"
-    assert lines(result.stdout) == BAD_REPORT
+    assert lines(result.stdout) == BAD_REPORT + ["1 path could not be checked."]
     assert result.exit_code == 2
 
 
@@ -101,7 +101,7 @@ def test_unreadable_content_is_one_clear_line(project, name, content, message):
     (project / name).write_bytes(content)
     result = run(name, "clean.py")
     assert result.stderr == f"{name}: error: {message}\n"
-    assert result.stdout == "All checks passed!\n"
+    assert result.stdout == "1 path could not be checked.\n"
     assert result.exit_code == 2
 
 
@@ -112,6 +112,7 @@ def test_missing_path_and_dangling_link_are_one_line_each(project):
         "missing.py: error: no such file or directory",
         "gone.py: error: no such file or directory",
     ]
+    assert result.stdout == "2 paths could not be checked.\n"
     assert result.exit_code == 2
 
 
@@ -339,3 +340,11 @@ def test_a_folder_without_python_files_warns_and_passes(project):
         "All checks passed!\n",
         0,
     )
+
+
+def test_stdin_with_fix_passes_a_broken_source_through_unchanged(project):
+    broken = b"import torch\nx.cuda(async=True)\n"
+    result = CliRunner().invoke(main, ["--fix", "-"], input=broken)
+    assert result.stdout_bytes == broken
+    assert result.stderr == "<stdin>:2:8: error: syntax error: invalid syntax\n1 path could not be checked.\n"
+    assert result.exit_code == 2
