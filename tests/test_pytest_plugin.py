@@ -1,0 +1,121 @@
+"""The pytest plugin, through pytester: --autograd-lint, the marker and the fixture."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest_plugins = ["pytester"]
+
+
+def _import_what_a_training_step_imports() -> None:
+    """pytester's in-process runs drop the modules a run imported; torch cannot import some twice
+    (the optimizer's first step pulls in torch._inductor.test_operators), so import them first."""
+    parameter = torch.zeros(1, requires_grad=True)
+    parameter.sum().backward()
+    torch.optim.SGD([parameter], lr=0.1).step()
+
+
+_import_what_a_training_step_imports()
+
+TESTS = """
+import pytest
+import torch
+
+
+def newcomer():
+    x = torch.rand(5, requires_grad=True)
+    distance = torch.mean((x - 1) ** 2)
+    for _ in range(3):
+        distance.backward(retain_graph=True)
+        x.data.sub_(0.1 * x.grad)
+
+
+def standard_loop():
+    model = torch.nn.Linear(3, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(3):
+        optimizer.zero_grad()
+        model(torch.randn(4, 3)).pow(2).mean().backward()
+        optimizer.step()
+
+
+def test_broken():
+    newcomer()
+
+
+def test_clean():
+    standard_loop()
+
+
+@pytest.mark.autograd_lint
+def test_broken_marked():
+    newcomer()
+
+
+@pytest.mark.autograd_lint(checks=["AGL002"])
+def test_broken_marked_for_one_check():
+    newcomer()
+
+
+def test_broken_with_fixture(autograd_lint_watch):
+    newcomer()
+
+
+def test_clean_with_fixture(autograd_lint_watch):
+    standard_loop()
+    assert autograd_lint_watch.findings == []
+"""
+
+
+def outcomes(result: pytest.RunResult) -> dict[str, str]:
+    found = {}
+    for line in result.outlines:
+        for word in ("PASSED", "FAILED"):
+            if f" {word}" in line and "::" in line:
+                found[line.split("::")[1].split()[0]] = word
+    return found
+
+
+def test_marker_and_fixture_watch_single_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_training=TESTS)
+    result = pytester.runpytest_inprocess("-v", "-W", "ignore::UserWarning")
+    assert outcomes(result) == {
+        "test_broken": "PASSED",
+        "test_clean": "PASSED",
+        "test_broken_marked": "FAILED",
+        "test_broken_marked_for_one_check": "FAILED",
+        "test_broken_with_fixture": "FAILED",
+        "test_clean_with_fixture": "PASSED",
+    }
+    result.stdout.fnmatch_lines(["*AutogradLintError: AGL001 stale-graph: backward runs through*"])
+    result.stdout.fnmatch_lines(["*AutogradLintError: AGL002 missing-zero-grad: backward adds into x.grad*"])
+
+
+def test_the_option_watches_every_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_training=TESTS)
+    result = pytester.runpytest_inprocess("-v", "--autograd-lint")
+    assert outcomes(result) == {
+        "test_broken": "FAILED",
+        "test_clean": "PASSED",
+        "test_broken_marked": "FAILED",
+        "test_broken_marked_for_one_check": "FAILED",
+        "test_broken_with_fixture": "FAILED",
+        "test_clean_with_fixture": "PASSED",
+    }
+
+
+def test_the_option_and_marker_are_documented(pytester: pytest.Pytester) -> None:
+    pytester.runpytest_inprocess("--help").stdout.fnmatch_lines(
+        ["autograd-lint:", "  --autograd-lint*run every test under", "*autograd_lint.runtime.watch(on_finding='raise')"]
+    )
+    pytester.runpytest_inprocess("--markers").stdout.fnmatch_lines(["@pytest.mark.autograd_lint(**watch_kwargs):*"])
+
+
+def test_loading_the_plugin_does_not_import_torch() -> None:
+    code = "import sys, autograd_lint.runtime.pytest_plugin; print('torch' in sys.modules)"
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert completed.stdout == "False\n", completed.stderr
