@@ -348,3 +348,12 @@ def test_stdin_with_fix_passes_a_broken_source_through_unchanged(project):
     assert result.stdout_bytes == broken
     assert result.stderr == "<stdin>:2:8: error: syntax error: invalid syntax\n1 path could not be checked.\n"
     assert result.exit_code == 2
+
+
+def test_an_explicit_ignored_file_is_checked_unless_force_exclude(project):
+    (project / ".gitignore").write_text("bad.py\n")
+    assert run("-q", "bad.py").exit_code == 1
+    skipped = run("--force-exclude", "bad.py")
+    assert (skipped.stdout, skipped.exit_code) == ("All checks passed!\n", 0)
+    assert run("-q", "--force-exclude", "--stdin-filename", "bad.py", "-", input=BAD).stdout == ""
+    assert run("--fix", "--force-exclude", "--stdin-filename", "bad.py", "-", input=BAD).stdout == BAD
