@@ -84,7 +84,7 @@ class LegacyTensorType(Rule):
         "or `torch.empty(..., dtype=torch.{dtype})`"
     )
     fix_applicability = "safe"
-    triggers = ("Tensor",)
+    triggers = tuple(f"{prefix}Tensor" for prefix in _DTYPES)
 
     VALID = (
         "import torch\nx = torch.tensor([1.0, 2.0], dtype=torch.float32)\ny = torch.empty(3, 4)\n",

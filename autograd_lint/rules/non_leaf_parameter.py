@@ -133,12 +133,13 @@ class NonLeafParameter(Rule):
         self.pending: list[tuple[cst.CSTNode, Optional[tuple[cst.CSTNode, str]], str, Optional[PendingFix]]] = []
 
     def visit_Call(self, node: cst.Call) -> None:
-        if self.context.qualified(node.func) in _DIFFERENTIATE:
+        qualified = self.context.qualified(node.func)
+        if qualified in _DIFFERENTIATE:
             scope = self._scope(node)
             for arg in node.args:
                 self.differentiated.update((scope, name) for name in names_in(arg.value))
             return
-        kind = self._leaf_kind(node)
+        kind = self._leaf_kind(node, qualified)
         if kind is None:
             return
         casts: list[cst.Call] = []
@@ -216,9 +217,10 @@ class NonLeafParameter(Rule):
 
     # --- what makes a leaf that requires grad ---
 
-    def _leaf_kind(self, call: cst.Call) -> Optional[str]:
+    def _leaf_kind(self, call: cst.Call, qualified: Optional[str] = None) -> Optional[str]:
         func = call.func
-        qualified = self.context.qualified(func)
+        if qualified is None:
+            qualified = self.context.qualified(func)
         flag = keyword(call, "requires_grad")
         if qualified == "torch.nn.Parameter":
             off = flag is not None and isinstance(flag.value, cst.Name) and flag.value.value == "False"

@@ -18,12 +18,12 @@ _SETTINGS_OBJECTS = frozenset(
 _CORRECT = frozenset({"requires_grad", "requires_grad_"})
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def is_requires_grad_typo(word: str) -> bool:
     """A misspelling of ``requires_grad``: a few letters off once case and underscores are
     ignored and a plural or ``-ient`` ending is dropped; it must still start with ``req``
     so that ``retain_grad`` and ``set_requires_grad`` are never taken for one."""
-    if word in _CORRECT or word.startswith("_"):
+    if word[:3].lower() != "req" or word in _CORRECT:
         return False
     folded = word.replace("_", "").lower()
     if not folded.startswith("req"):
