@@ -93,10 +93,17 @@ class DataAttribute(Rule):
     INVALID = (
         Invalid(
             "import torch\nfor p in model.parameters():\n    p.grad.data.zero_()\ntotal = loss.data[0]\n"
-            "last = loss.data.item()\ng = p.grad\nnorm = g.data.norm()\n",
-            lines=(3, 4, 5, 7),
+            "last = loss.data.item()\ng = p.grad\nnorm = g.data.norm()\ncost.backward()\nprint(cost.data[0])\n",
+            lines=(3, 4, 5, 7, 9),
             fixed="import torch\nfor p in model.parameters():\n    p.grad.zero_()\ntotal = loss.item()\n"
-            "last = loss.item()\ng = p.grad\nnorm = g.norm()\n",
+            "last = loss.item()\ng = p.grad\nnorm = g.norm()\ncost.backward()\nprint(cost.item())\n",
+        ),
+        Invalid(
+            # Only a loss is a scalar whose `[0]` meant `.item()` in PyTorch 0.3; a row stays a row.
+            "import torch\nx = torch.randn(5, 3)\nfirst = x.data[0]\n",
+            lines=(3,),
+            fixed="import torch\nx = torch.randn(5, 3)\nfirst = x.detach()[0]\n",
+            unsafe=True,
         ),
         Invalid(
             "import torch\nw = torch.randn(3, requires_grad=True)\nwith torch.no_grad():\n    w.data.mul_(0.5)\n",
@@ -189,9 +196,9 @@ class DataAttribute(Rule):
         )
         if usage == "item" or (is_grad and usage not in ("assign", "item_assign")):
             return PendingFix(_DROP, "safe", (Replace(node, receiver),))
-        if usage == "index_zero":
+        if usage == "index_zero" and self._is_scalar(node.value):
             return PendingFix("Use `.item()`", "safe", (Replace(self.context.parent(node), f"{receiver}.item()"),))
-        if usage == "read":
+        if usage in ("read", "index_zero"):
             return PendingFix(_DETACH, "unsafe", (Replace(node, f"{receiver}.detach()"),))
         # An update through `.data`.
         statement = self._lone_statement(node)
@@ -214,6 +221,11 @@ class DataAttribute(Rule):
         if usage == "inplace":
             return PendingFix(_DETACH, "unsafe", (Replace(node, f"{receiver}.detach()"),))
         return None
+
+    def _is_scalar(self, receiver: cst.BaseExpression) -> bool:
+        """A loss: the value that ``x.data[0]`` read in PyTorch 0.3 and ``x.item()`` reads now."""
+        name = dotted_name(receiver)
+        return name is not None and ("loss" in name.rsplit(".", 1)[-1].lower() or name in self.context.backward_targets)
 
     def _lone_statement(self, node: cst.CSTNode) -> Optional[cst.SimpleStatementLine]:
         """The line holding ``node`` when it is the line's only statement, in a block."""
