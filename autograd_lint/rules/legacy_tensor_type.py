@@ -63,8 +63,9 @@ class LegacyTensorType(Rule):
     ```
 
     ## Known false positives
-    None known: names are resolved through the file's imports, and strings such as
-    `x.type() == "torch.FloatTensor"` are not reported. `isinstance(x,
+    None known: names are resolved through the file's imports; type annotations
+    (`-> torch.FloatTensor`) and strings such as `x.type() == "torch.FloatTensor"`
+    are not reported. `isinstance(x,
     torch.FloatTensor)` is reported although it still works; `x.dtype ==
     torch.float32` says the same thing without the legacy type.
 
@@ -93,6 +94,10 @@ class LegacyTensorType(Rule):
         "    return isinstance(x, torch.Tensor) and x.type() == 'torch.cuda.FloatTensor'\n",
         # Another library's FloatTensor.
         "import torch\nfrom mylib.types import FloatTensor\nv = FloatTensor([1])\n",
+        # Annotations only document a type.
+        "from typing import Optional\nimport torch\n\n"
+        "def forward(ids: Optional[torch.LongTensor] = None) -> tuple[torch.FloatTensor]:\n"
+        "    logits: torch.FloatTensor = model(ids)\n    return (logits,)\n",
         "import torch\nimport numpy as np\nclass Batch:\n    LongTensor = int\nb = Batch.LongTensor(3)\n",
     )
     INVALID = (
@@ -143,6 +148,8 @@ class LegacyTensorType(Rule):
         legacy = _LEGACY_TYPES.get(qualified or "")
         if legacy is None:
             return
+        if any(isinstance(ancestor, cst.Annotation) for ancestor in self.context.ancestors(node)):
+            return  # `-> torch.FloatTensor` documents a type and builds nothing (transformers does it everywhere)
         dtype, on_cuda = legacy
         call = self.context.parent(node)
         if isinstance(call, cst.Call) and call.func is node:
