@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import libcst as cst
 
