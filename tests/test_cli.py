@@ -357,3 +357,34 @@ def test_an_explicit_ignored_file_is_checked_unless_force_exclude(project):
     assert (skipped.stdout, skipped.exit_code) == ("All checks passed!\n", 0)
     assert run("-q", "--force-exclude", "--stdin-filename", "bad.py", "-", input=BAD).stdout == ""
     assert run("--fix", "--force-exclude", "--stdin-filename", "bad.py", "-", input=BAD).stdout == BAD
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """Run the command with stdout on a pseudo-terminal; return what it printed there."""
+    import pty
+
+    leader, follower = pty.openpty()
+    completed = subprocess.run(
+        [sys.executable, "-m", "autograd_lint", *args], stdout=follower, stderr=subprocess.PIPE, env=env, timeout=60
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed: all read
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert completed.returncode == 1, completed.stderr
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.slow
+def test_color_on_a_terminal_unless_no_color(project):
+    env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    assert "\x1b[31m\x1b[1mAGL003\x1b[0m" in _on_a_terminal(["bad.py"], env)
+    assert "\x1b[" not in _on_a_terminal(["bad.py"], {**env, "NO_COLOR": "1"})
+    assert "\x1b[" not in _on_a_terminal(["--no-color", "bad.py"], env)
