@@ -21,6 +21,7 @@ Runtime-only checks:
 
 from __future__ import annotations
 
+import math
 from types import FrameType
 from typing import Iterable, Optional, Sequence
 
@@ -128,15 +129,20 @@ def unused_parameter(optimizer: str, names: Sequence[str], steps: int, place: Pl
 
 
 def nonfinite_indices(grads: Sequence[torch.Tensor]) -> list[int]:
-    """Indices of the gradients holding a NaN or inf, with one host sync per device."""
+    """Indices of the gradients holding a NaN or inf, with one host sync per device.
+
+    A sum is non-finite when any term is, and costs one pass (isfinite().all() costs several and
+    allocates a mask); a sum that overflows is checked again element by element.
+    """
     by_device: dict[torch.device, list[int]] = {}
     for index, grad in enumerate(grads):
         by_device.setdefault(grad.device, []).append(index)
     bad: list[int] = []
     for indices in by_device.values():
-        finite = torch.stack([torch.isfinite(grads[i]).all() for i in indices])
-        if not bool(finite.all()):
-            bad.extend(i for i, ok in zip(indices, finite.tolist()) if not ok)
+        sums = torch.stack([grads[i].sum(dtype=torch.float32) for i in indices])
+        if bool(torch.isfinite(sums).all()):
+            continue
+        bad.extend(i for i, total in zip(indices, sums.tolist()) if not math.isfinite(total) and not bool(torch.isfinite(grads[i]).all()))
     return sorted(bad)
 
 

@@ -18,7 +18,13 @@ from autograd_lint.finding import Finding
 from . import _graph, _patches, checks
 from ._state import LeafState, OptimizerRecord, PendingAlias, RootRecord
 from ._where import Place, describe, line_extent, name_in_frame, parameter_names, place_of, user_frame
-from .categories import AutogradLintError, select_checks
+from .categories import (
+    LOSS_KEPT_WITH_GRAPH,
+    NON_FINITE_GRADIENT,
+    NON_LEAF_PARAMETER,
+    AutogradLintError,
+    select_checks,
+)
 
 ON_FINDING = ("warn", "raise", "collect")
 _SINGLE_ROOT: tuple[type, ...] = (torch.Tensor,) + tuple(
@@ -293,9 +299,11 @@ class watch:
             items.append(checks.stale_graph(names, next(iter(stale.values()))[1], place))
         if stale_grads:
             items.append(checks.missing_zero_grad_at_backward([self._name(t, frame) for t in stale_grads], place))
-        for name, grad_fn_name in checks.moved_leaf_locals(frame, newest_use):
-            items.append(checks.non_leaf_parameter(name, grad_fn_name, place))
-        items += self._kept_graph_items(place)
+        if NON_LEAF_PARAMETER in self._checks:
+            for name, grad_fn_name in checks.moved_leaf_locals(frame, newest_use):
+                items.append(checks.non_leaf_parameter(name, grad_fn_name, place))
+        if LOSS_KEPT_WITH_GRAPH in self._checks:
+            items += self._kept_graph_items(place)
         self._deliver(items)
         return [leaf for leaf, _ in newest_use.values()] if accumulate else []
 
@@ -320,7 +328,7 @@ class watch:
             record = RootRecord(place, [(weakref.ref(leaf), seq) for leaf, seq in leaves], uses)
             if _graph.HAS_METADATA:
                 metadata[self._key] = record
-                if (place.path, place.line) not in self._kept_reported:
+                if LOSS_KEPT_WITH_GRAPH in self._checks and (place.path, place.line) not in self._kept_reported:
                     self._roots.append(weakref.ref(record))
         record.last_backward = self._backward_count
         return record
@@ -410,14 +418,14 @@ class watch:
         if stale:
             items.append(checks.missing_zero_grad_at_step(optimizer_name, [self._name(p, frame) for p in stale], place))
         # GradScaler hands fused optimizers its inf check and lets them skip the step themselves.
-        if grads and "found_inf" not in kwargs:
+        if grads and "found_inf" not in kwargs and NON_FINITE_GRADIENT in self._checks:
             if all(g.device.type == "cpu" for g in grads):
                 bad = [owners[i] for i in checks.nonfinite_indices(grads)]
                 if bad:
                     items.append(checks.non_finite_gradient(optimizer_name, [self._name(p, frame) for p in bad], place))
             else:
                 # On an accelerator, read the verdict at the next step, so this one does not wait for it.
-                finite = torch.stack([torch.isfinite(g).all().to(grads[0].device) for g in grads])
+                finite = torch.isfinite(torch.stack([g.sum(dtype=torch.float32).to(grads[0].device) for g in grads]))
                 self._deferred_finite.append((finite, [weakref.ref(p) for p in owners], optimizer_name, place))
         if record.steps == checks.UNUSED_AFTER_STEPS:
             items += self._unused_items(type(optimizer).__name__, record)
