@@ -388,3 +388,9 @@ def test_color_on_a_terminal_unless_no_color(project):
     assert "\x1b[31m\x1b[1mAGL003\x1b[0m" in _on_a_terminal(["bad.py"], env)
     assert "\x1b[" not in _on_a_terminal(["bad.py"], {**env, "NO_COLOR": "1"})
     assert "\x1b[" not in _on_a_terminal(["--no-color", "bad.py"], env)
+
+
+def test_version():
+    from autograd_lint import __version__
+
+    assert run("--version").stdout == f"autograd-lint, version {__version__}\n"
