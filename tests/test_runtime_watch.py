@@ -351,3 +351,39 @@ def test_model_lends_names_to_its_parameters() -> None:
     with watch(on_finding="collect", model=net) as monitor:
         train(net)
     assert monitor.findings[0].message.startswith("net.spare.weight, net.spare.bias (held by SGD)")
+
+
+# -- on a GPU --------------------------------------------------------------------------------------
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_on_cuda_a_standard_loop_is_silent_and_a_fused_optimizer_makes_a_graph_stale() -> None:
+    model = torch.nn.Linear(8, 1).cuda()
+    optimizer = torch.optim.Adam(model.parameters(), fused=True)
+    with watch(on_finding="raise"):
+        for _ in range(12):
+            optimizer.zero_grad()
+            model(torch.randn(4, 8, device="cuda")).pow(2).mean().backward()
+            optimizer.step()
+    with watch(on_finding="collect") as monitor:
+        loss = model(torch.randn(4, 8, device="cuda")).pow(2).mean()
+        loss.backward(retain_graph=True)
+        optimizer.step()
+        loss.backward()
+    assert [f.code for f in monitor.findings] == ["AGL001"]
+
+
+@pytest.mark.cuda
+@needs_cuda
+def test_on_cuda_a_non_finite_gradient_is_reported_without_waiting_on_the_step() -> None:
+    scale = torch.zeros(1, device="cuda", requires_grad=True)
+    optimizer = torch.optim.SGD([scale], lr=0.1)
+    with watch(on_finding="collect") as monitor:
+        torch.sqrt(scale).sum().backward()
+        optimizer.step()
+        assert monitor.findings == []  # read at the next step or at the end, so this step did not sync
+    [finding] = monitor.findings
+    assert finding.code == "AGL101" and "NaN or infinite values in" in finding.message
