@@ -23,8 +23,10 @@ _NO_GRAD = "Update the tensor itself under `torch.no_grad()`"
 class DataAttribute(Rule):
     """
     ## What it does
-    Flags `.data` on a tensor: `x.data.sub_(...)`, `p.data -= lr * p.grad`,
-    `w.data = ...`, `x.grad.data`, `loss.data[0]`, `loss.data.item()`. Only receivers
+    Flags `.data` on a tensor.
+
+    For example `x.data.sub_(...)`, `p.data -= lr * p.grad`, `w.data = ...`,
+    `x.grad.data`, `loss.data[0]`, `loss.data.item()`. Only receivers
     the file shows to be tensors are reported (parameters, gradients, losses, tensors
     it creates, or a `.data` followed by an in-place tensor method or `.item()`), not
     `self.data`, `dataset.data` or `args.data`.

@@ -34,11 +34,13 @@ _REFERENCE_MESSAGE = (
 class LegacyTensorType(Rule):
     """
     ## What it does
-    Flags the legacy tensor type constructors and type objects: `torch.FloatTensor`,
-    `torch.cuda.FloatTensor`, `torch.LongTensor` and the rest of the family (Float,
-    Double, Half, BFloat16, Byte, Char, Short, Int, Long and Bool, on `torch.` and
-    `torch.cuda.`), whether called or merely referenced (`dtype = torch.FloatTensor`,
-    `x.type(torch.cuda.FloatTensor)`).
+    Flags the legacy tensor types (`torch.FloatTensor`, `torch.cuda.LongTensor`, ...),
+    called or referenced.
+
+    The family is Float, Double, Half, BFloat16, Byte, Char, Short, Int, Long and
+    Bool, each as `torch.<Name>Tensor` and `torch.cuda.<Name>Tensor`; a reference
+    such as `dtype = torch.FloatTensor` or `x.type(torch.cuda.FloatTensor)` counts
+    as much as a call.
 
     ## Why is this bad?
     These constructors predate tensors that carry autograd. They take no

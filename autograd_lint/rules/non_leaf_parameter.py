@@ -26,11 +26,14 @@ _CHAIN_MESSAGE = (
 class NonLeafParameter(Rule):
     """
     ## What it does
-    Flags a tensor made to require grad (`requires_grad=True`, `nn.Parameter(...)`,
-    `Variable(..., requires_grad=True)`, `.requires_grad_()`) that is then moved or
-    cast in the same expression (`.to(device)`, `.cuda()`, `.cpu()`, `.double()`,
-    `.float()`, `.half()`, `.type(...)`), or rebound to such a copy later in the same
-    scope (`w = w.cuda()`).
+    Flags a tensor made to require grad and then moved or cast, so that the name
+    holds a non-leaf whose `.grad` stays `None`.
+
+    Requiring grad is `requires_grad=True`, `nn.Parameter(...)`,
+    `Variable(..., requires_grad=True)` or `.requires_grad_()`; the move or cast
+    (`.to(device)`, `.cuda()`, `.cpu()`, `.double()`, `.float()`, `.half()`,
+    `.type(...)`) comes later in the same expression, or in a rebinding later in the
+    same scope (`w = w.cuda()`).
 
     ## Why is this bad?
     A move or cast that changes anything returns a *new* tensor computed from the

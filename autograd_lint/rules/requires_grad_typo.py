@@ -52,7 +52,9 @@ def _distance(a: str, b: str) -> int:
 class RequiresGradTypo(Rule):
     """
     ## What it does
-    Flags misspellings of `requires_grad` (`require_grad`, `requires_gradient`,
+    Flags a misspelt `requires_grad`.
+
+    For example `require_grad`, `requires_gradient`,
     `requires_grads`, `requiresgrad`, `required_grad`, `requires_grd`, ...) used as a
     keyword of a torch call, as a tensor's attribute, or as the method
     `requires_grad_()`.
