@@ -344,7 +344,7 @@ class watch:
             return []
         self._kept_reported.add(where)
         kept_at = next(r.place for r in old if (r.place.path, r.place.line) == where)
-        self._roots = [ref for ref in self._roots if (lambda r: r and (r.place.path, r.place.line) != where)(ref())]
+        self._roots = [ref for ref in self._roots if _backward_place(ref()) not in (where, None)]
         return [checks.loss_kept_with_graph(count, kept_at, place)]
 
     # -- strict mode ----------------------------------------------------------------------------
@@ -471,6 +471,10 @@ def _forget(table: dict, key: int, ref: weakref.ref) -> None:
     entry = table.get(key)
     if entry is ref or getattr(entry, "tensor", None) is ref:
         del table[key]
+
+
+def _backward_place(record: Optional[RootRecord]) -> Optional[tuple[str, int]]:
+    return (record.place.path, record.place.line) if record is not None else None
 
 
 def _root_nodes(tensors: Any) -> Iterable[Any]:
