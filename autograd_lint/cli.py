@@ -24,6 +24,7 @@ from .files import Excluder, discover
 from .finding import Finding
 from .fixer import fix_source, python_syntax_error
 from .formatters import FORMATS, render, render_error, render_statistics
+from .reporting import emit_report
 from .registry import all_rules, rule_by_code_or_name
 from .rule import DOC_SECTIONS
 from .runtime_cli import demo, run
@@ -160,14 +161,14 @@ def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, diff: bool, sho
 
     if diff:
         patch = "".join(o.diff for o in outcomes)
-        _emit(patch, output, color=False)
+        emit_report(patch, output, color=False)
         if not quiet:
             click.echo(f"Would fix {_count(len(fixed))}.", err=True)
         sys.exit(2 if errors else 1 if patch else 0)
 
     report = _report(findings, fixed, outcomes, fmt, mode, statistics, show_fixes, quiet, color, len(errors))
     # With the fixed source on stdout the report goes to stderr, as ruff does.
-    _emit(report, output, color=color, err=fixed_to_stdout)
+    emit_report(report, output, color=color, err=fixed_to_stdout)
     sys.exit(2 if errors else 1 if findings else 0)
 
 
@@ -211,17 +212,6 @@ def _fixed_listing(fixed: Sequence[Finding]) -> str:
 
 def _count(n: int) -> str:
     return f"{n} problem" + ("" if n == 1 else "s")
-
-
-def _emit(text: str, output: Optional[str], *, color: bool, err: bool = False) -> None:
-    if output:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as error:
-            click.echo(render_error(output, f"cannot write the report: {error.strerror or error}"), err=True)
-            sys.exit(2)
-    elif text:
-        click.echo(text, nl=False, err=err, color=color)
 
 
 def _use_color(no_color: bool, output: Optional[str]) -> bool:

@@ -110,6 +110,9 @@ class Event:
     via: Optional[cst.CSTNode] = None
 
 
+_EVENT_NODES = (cst.Call, cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Del, cst.Attribute)
+
+
 @dataclass
 class FileContext:
     module: cst.Module
@@ -353,38 +356,33 @@ class FileContext:
 
     def _events_in(self, body: cst.CSTNode, via: Optional[cst.CSTNode], seen: set) -> Iterator[Event]:
         for node in walk(body):
-            if isinstance(node, cst.Call):
-                target = self.backward_target(node)
-                if target is not None:
-                    yield Event("backward", node, target, via)
-                    continue
-                if self.qualified(node.func) == "torch.autograd.grad":
-                    yield Event("grad", node, None, via)
-                    continue
-                target = self.step_target(node)
-                if target is not None:
-                    yield Event("step", node, target, via)
-                    continue
-                target = self.clear_target(node)
-                if target is not None:
-                    yield Event("clear", node, target, via)
-                    continue
-                target = self.update_target(node)
-                if target is not None:
-                    yield Event("update", node, target, via)
-                    continue
+            if not isinstance(node, _EVENT_NODES):
+                continue
+            found = self._classify(node)
+            if found is not None:
+                yield Event(found[0], node, found[1], via)
+            elif isinstance(node, cst.Call):
                 for function in self.called_functions(node):
                     if function not in seen and len(seen) < 8:
                         seen.add(function)
                         yield from self._events_in(function.body, via or node, seen)
-            elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Del, cst.Attribute)):
-                target = self.clear_target(node)
-                if target is not None:
-                    yield Event("clear", node, target, via)
-                    continue
-                target = self.update_target(node)
-                if target is not None:
-                    yield Event("update", node, target, via)
+
+    def _classify(self, node: cst.CSTNode) -> Optional[tuple[str, Optional[cst.BaseExpression]]]:
+        """The event a node is, with its target: backward, grad, step, clear or update."""
+        if isinstance(node, cst.Call):
+            target = self.backward_target(node)
+            if target is not None:
+                return "backward", target
+            if self.qualified(node.func) == "torch.autograd.grad":
+                return "grad", None
+            target = self.step_target(node)
+            if target is not None:
+                return "step", target
+        for kind, find in (("clear", self.clear_target), ("update", self.update_target)):
+            target = find(node)
+            if target is not None:
+                return kind, target
+        return None
 
     def called_functions(self, call: cst.Call) -> list[cst.FunctionDef]:
         """Functions of this file that a call may run (by name; ``self.x()`` finds methods)."""

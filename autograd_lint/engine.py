@@ -23,7 +23,6 @@ from .context import (
     RemoveStatement,
     Replace,
     ReplaceStatement,
-    Report,
     call_makes_leaf_requiring_grad,
 )
 from .finding import Edit, Finding, Fix

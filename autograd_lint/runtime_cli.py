@@ -14,6 +14,7 @@ from typing import Optional, Sequence
 import click
 
 from .formatters import FORMATS, render, render_error
+from .reporting import emit_report
 
 NEEDS_TORCH = "autograd-lint run needs torch: pip install 'autograd-lint[runtime]'"
 NEEDS_MATPLOTLIB = "--plot needs matplotlib: pip install 'autograd-lint[plot]'"
@@ -63,14 +64,7 @@ def run(fmt: str, output: Optional[str], script: str, script_args: Sequence[str]
             pass  # a finding in a file that is gone: shown without its source line
     color = not output and not os.environ.get("NO_COLOR") and sys.stderr.isatty()
     report = render(result.findings, fmt, color=color, sources=sources)
-    if output:
-        try:
-            Path(output).write_text(report, encoding="utf-8")
-        except OSError as error:
-            click.echo(render_error(output, f"cannot write the report: {error.strerror or error}"), err=True)
-            sys.exit(2)
-    elif report:
-        click.echo(report, nl=False, err=True, color=color)
+    emit_report(report, output, color=color, err=True)
     if result.script_failed:
         sys.exit(result.exit_status)
     sys.exit(1 if result.findings else 0)
