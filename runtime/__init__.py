@@ -34,6 +34,8 @@ AGL006    loss-kept-with-graph    graphs of earlier backward calls kept alive
                                   (``losses.append(loss)``, ``total += loss``)
 AGL007    non-leaf-parameter      a requires_grad tensor moved or cast, so its ``.grad`` stays None
 AGL101    non-finite-gradient     runtime only: a step is about to use a NaN or inf gradient
+                                  (every step at first, then every 8th and the step after a
+                                  non-finite loss: a NaN in the weights stays there)
 AGL102    unused-parameter        runtime only: an optimizer's parameter never gets a gradient
                                   (reported after 100 steps or when the watch ends)
 ========  ======================  ===========================================================

@@ -46,6 +46,11 @@ Item = tuple[Check, str, Place, str]  # check, message, where, what (for "once p
 KEPT_GRAPH_WINDOW = 10
 KEPT_GRAPHS_TO_REPORT = 3
 UNUSED_AFTER_STEPS = 100
+# Reading every gradient costs about 3% of a small model's step, so after the first steps the scan
+# runs on every FINITE_SCAN_EVERY-th step, and on the step after a backward from a non-finite loss.
+# Once a NaN reaches the weights every later gradient carries it, so a later scan still sees it.
+FINITE_SCAN_FIRST_STEPS = 16
+FINITE_SCAN_EVERY = 8
 
 # grad_fn names of a move or cast: what turns a fresh requires_grad tensor into a non-leaf.
 _MOVE_OR_CAST = frozenset({"ToCopyBackward0", "_ToCopyBackward0", "CopyBackwards", "ToCopyBackward"})

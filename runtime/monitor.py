@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import math
 import warnings
 import weakref
 from collections import Counter
@@ -85,6 +86,7 @@ class watch:
         self._roots: list[weakref.ref] = []
         self._kept_reported: set[tuple[str, int]] = set()
         self._backward_count = 0
+        self._nonfinite_loss = False
         self._reported: set[tuple[str, str, int, str]] = set()
         self._depth = 0
         self._stack: Optional[contextlib.ExitStack] = None
@@ -260,6 +262,8 @@ class watch:
     def _before_backward(self, tensors: Any, accumulate: bool) -> list[torch.Tensor]:
         self._flush_pending()
         self._backward_count += 1
+        if NON_FINITE_GRADIENT in self._checks and _nonfinite_cpu_scalar(tensors):
+            self._nonfinite_loss = True
         frame = user_frame()
         place = place_of(frame)
         newest_use: dict[int, list[Any]] = {}
@@ -418,7 +422,13 @@ class watch:
         if stale:
             items.append(checks.missing_zero_grad_at_step(optimizer_name, [self._name(p, frame) for p in stale], place))
         # GradScaler hands fused optimizers its inf check and lets them skip the step themselves.
-        if grads and "found_inf" not in kwargs and NON_FINITE_GRADIENT in self._checks:
+        scan = (
+            record.steps <= checks.FINITE_SCAN_FIRST_STEPS
+            or record.steps % checks.FINITE_SCAN_EVERY == 0
+            or self._nonfinite_loss
+        )
+        if scan and grads and "found_inf" not in kwargs and NON_FINITE_GRADIENT in self._checks:
+            self._nonfinite_loss = False
             if all(g.device.type == "cpu" for g in grads):
                 bad = [owners[i] for i in checks.nonfinite_indices(grads)]
                 if bad:
@@ -475,6 +485,16 @@ def _forget(table: dict, key: int, ref: weakref.ref) -> None:
 
 def _backward_place(record: Optional[RootRecord]) -> Optional[tuple[str, int]]:
     return (record.place.path, record.place.line) if record is not None else None
+
+
+def _nonfinite_cpu_scalar(tensors: Any) -> bool:
+    """Is a loss being backpropagated a NaN or inf? Only CPU scalars are read: elsewhere the
+    read would wait for the device."""
+    for item in (tensors,) if isinstance(tensors, torch.Tensor) else tensors:
+        if isinstance(item, torch.Tensor) and item.device.type == "cpu" and item.numel() == 1:
+            if not math.isfinite(item.item()):
+                return True
+    return False
 
 
 def _root_nodes(tensors: Any) -> Iterable[Any]:

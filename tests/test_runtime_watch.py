@@ -319,6 +319,39 @@ def test_a_non_finite_gradient_names_the_parameter_and_suggests_anomaly_mode() -
     assert "torch.autograd.set_detect_anomaly(True)" in finding.message
 
 
+def _train_until_sqrt_of_zero(steps_before: int, finite_loss: bool) -> list:
+    """Steps on a healthy loss, then one whose gradient is infinite (sqrt at 0); the loss
+    itself is then finite or not, as asked."""
+    scale = torch.ones(1, requires_grad=True)
+    optimizer = torch.optim.SGD([scale], lr=0.1)
+    with watch(on_finding="collect") as monitor:
+        for _ in range(steps_before):
+            optimizer.zero_grad()
+            (scale * 2).sum().backward()
+            optimizer.step()
+        optimizer.zero_grad()
+        with torch.no_grad():
+            scale.zero_()
+        loss = torch.sqrt(scale).sum()
+        (loss if finite_loss else loss + float("nan")).backward()
+        optimizer.step()
+        steps_seen = len(monitor.findings)
+    return monitor.findings[:steps_seen]
+
+
+def test_a_non_finite_loss_late_in_training_is_reported_at_that_step() -> None:
+    findings = _train_until_sqrt_of_zero(checks.FINITE_SCAN_FIRST_STEPS + 1, finite_loss=False)
+    assert [f.code for f in findings] == ["AGL101"]
+
+
+def test_late_in_training_gradients_are_scanned_every_few_steps() -> None:
+    # Step number FINITE_SCAN_EVERY * 3 is a scanned one; the one before it is not.
+    scanned = _train_until_sqrt_of_zero(checks.FINITE_SCAN_EVERY * 3 - 1, finite_loss=True)
+    skipped = _train_until_sqrt_of_zero(checks.FINITE_SCAN_EVERY * 3 - 2, finite_loss=True)
+    assert [f.code for f in scanned] == ["AGL101"]
+    assert skipped == []
+
+
 def test_an_unused_parameter_is_reported_after_enough_steps_without_waiting_for_the_end() -> None:
     used, unused = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([used, unused], lr=0.1)
