@@ -330,6 +330,13 @@ class FileContext:
             cache[loop] = list(events)
         return cache[loop]
 
+    def own_backwards(self, loop: Loop) -> Iterator[tuple[int, Event]]:
+        """The backward calls the loop runs itself (not a nested loop's, not a called
+        function's), with their index among the loop's events."""
+        for index, event in enumerate(self.loop_events(loop)):
+            if event.kind == "backward" and event.via is None and self.enclosing_loop(event.node) is loop:
+                yield index, event
+
     def function_events(self, function: cst.FunctionDef) -> list[Event]:
         cache = self.__dict__.setdefault("_function_events", {})
         if function not in cache:

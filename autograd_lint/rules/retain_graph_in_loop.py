@@ -103,11 +103,7 @@ class RetainGraphInLoop(Rule):
         for loop in context.loops:
             events = context.loop_events(loop)
             updates = any(e.kind in ("step", "update") for e in events)
-            for index, event in enumerate(events):
-                if event.kind != "backward" or event.via is not None:
-                    continue
-                if context.enclosing_loop(event.node) is not loop:
-                    continue
+            for index, event in context.own_backwards(loop):
                 retain = keyword(event.node, "retain_graph")
                 if retain is None or not is_true(retain.value):
                     continue

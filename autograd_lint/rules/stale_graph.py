@@ -108,10 +108,8 @@ class StaleGraph(Rule):
         context = self.context
         for loop in context.loops:
             bound: Optional[set[str]] = None
-            for event in context.loop_events(loop):
-                if event.kind != "backward" or event.via is not None or not isinstance(event.target, cst.Name):
-                    continue
-                if context.enclosing_loop(event.node) is not loop:
+            for _, event in context.own_backwards(loop):
+                if not isinstance(event.target, cst.Name):
                     continue
                 if bound is None:
                     bound = context.names_bound_in(loop.body)
