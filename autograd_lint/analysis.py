@@ -7,7 +7,7 @@ to autograd: backward, optimizer steps, gradient clearing, ``no_grad`` blocks.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Optional, Sequence, Union
+from typing import Iterable, Iterator, Optional, Union
 
 import libcst as cst
 
@@ -156,17 +156,6 @@ def is_true(node: Optional[cst.BaseExpression]) -> bool:
     return isinstance(node, cst.Name) and node.value == "True"
 
 
-def same_expression(a: Optional[cst.CSTNode], b: Optional[cst.CSTNode]) -> bool:
-    """Structural equality of two small expressions (``self.opt`` and ``self.opt``)."""
-    if a is None or b is None:
-        return False
-    da = dotted_name(a) if isinstance(a, cst.BaseExpression) else None
-    db = dotted_name(b) if isinstance(b, cst.BaseExpression) else None
-    if da is not None or db is not None:
-        return da == db
-    return a.deep_equals(b)
-
-
 # --- walking small subtrees ---------------------------------------------------------------
 
 _SKIPPED_FIELDS = frozenset(
@@ -260,11 +249,3 @@ def assigned_names(target: cst.BaseExpression) -> Iterable[str]:
             yield from assigned_names(element.value)
     elif isinstance(target, cst.StarredElement):
         yield from assigned_names(target.value)
-
-
-def statement_targets(statement: cst.CSTNode) -> Sequence[cst.BaseExpression]:
-    if isinstance(statement, cst.Assign):
-        return [t.target for t in statement.targets]
-    if isinstance(statement, (cst.AugAssign, cst.AnnAssign)):
-        return [statement.target]
-    return []

@@ -84,18 +84,6 @@ class Config:
                 pass
         return p.as_posix()
 
-    def is_excluded(self, path: Path) -> bool:
-        """Does an exclude pattern match this path or one of its folders?"""
-        patterns = self.exclude + self.extend_exclude
-        relative = self._relative(str(path))
-        parts = Path(relative).parts
-        for pattern in patterns:
-            if _path_matches(relative, pattern):
-                return True
-            if any(fnmatch.fnmatchcase(part, pattern) for part in parts):
-                return True
-        return False
-
     def with_overrides(self, **changes: Any) -> "Config":
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
