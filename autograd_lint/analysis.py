@@ -7,7 +7,7 @@ to autograd: backward, optimizer steps, gradient clearing, ``no_grad`` blocks.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Optional, Union
+from collections.abc import Iterable, Iterator
 
 import libcst as cst
 
@@ -38,7 +38,7 @@ class ImportTable:
     def imports_torch(self) -> bool:
         return bool(self.names)
 
-    def add(self, node: Union[cst.Import, cst.ImportFrom]) -> None:
+    def add(self, node: cst.Import | cst.ImportFrom) -> None:
         if isinstance(node, cst.Import):
             for alias in node.names:
                 dotted = dotted_name(alias.name)
@@ -66,7 +66,7 @@ class ImportTable:
                     local = alias.asname.name.value
                 self.names[local] = f"{module}.{alias.name.value}"
 
-    def local_name(self, qualified: str) -> Optional[str]:
+    def local_name(self, qualified: str) -> str | None:
         """The name this file binds to exactly ``qualified`` (``t`` for ``torch`` after
         ``import torch as t``), for fixes that must spell a torch name; else ``None``."""
         if self.names.get(qualified) == qualified:
@@ -76,7 +76,7 @@ class ImportTable:
                 return local
         return None
 
-    def qualified(self, expression: cst.BaseExpression) -> Optional[str]:
+    def qualified(self, expression: cst.BaseExpression) -> str | None:
         """``torch.autograd.Variable`` for ``ag.Variable`` after ``import torch.autograd as ag``."""
         parts: list[str] = []
         while isinstance(expression, cst.Attribute):
@@ -96,7 +96,7 @@ def _is_torch(module: str) -> bool:
     return module == "torch" or module.startswith("torch.")
 
 
-def dotted_name(node: cst.BaseExpression) -> Optional[str]:
+def dotted_name(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a chain of attributes on a name, else ``None``."""
     parts: list[str] = []
     while isinstance(node, cst.Attribute):
@@ -108,7 +108,7 @@ def dotted_name(node: cst.BaseExpression) -> Optional[str]:
     return ".".join(reversed(parts))
 
 
-def terminal_name(node: cst.BaseExpression) -> Optional[str]:
+def terminal_name(node: cst.BaseExpression) -> str | None:
     """The last identifier of ``a.b.c`` (``c``), of a name, or of a subscript's base."""
     while isinstance(node, cst.Subscript):
         node = node.value
@@ -119,7 +119,7 @@ def terminal_name(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def method_call(node: cst.CSTNode, *names: str) -> Optional[cst.Attribute]:
+def method_call(node: cst.CSTNode, *names: str) -> cst.Attribute | None:
     """The ``x.name`` of a call ``x.name(...)`` whose method is one of ``names``."""
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
         if not names or node.func.attr.value in names:
@@ -127,7 +127,7 @@ def method_call(node: cst.CSTNode, *names: str) -> Optional[cst.Attribute]:
     return None
 
 
-def keyword(call: cst.Call, name: str) -> Optional[cst.Arg]:
+def keyword(call: cst.Call, name: str) -> cst.Arg | None:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == name:
             return arg
@@ -152,7 +152,7 @@ def keyword_argument(name: str, value: cst.BaseExpression) -> cst.Arg:
     )
 
 
-def is_true(node: Optional[cst.BaseExpression]) -> bool:
+def is_true(node: cst.BaseExpression | None) -> bool:
     return isinstance(node, cst.Name) and node.value == "True"
 
 
@@ -229,8 +229,10 @@ def walk(node: cst.CSTNode, into_functions: bool = False) -> Iterator[cst.CSTNod
     while stack:
         current = stack.pop()
         yield current
-        if current is not node and not into_functions and isinstance(
-            current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+        if (
+            current is not node
+            and not into_functions
+            and isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
         ):
             continue
         stack.extend(reversed(list(children(current))))

@@ -9,11 +9,11 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 import click
 
@@ -24,8 +24,8 @@ from .files import Excluder, discover
 from .finding import Finding
 from .fixer import fix_source, python_syntax_error
 from .formatters import FORMATS, render, render_error, render_statistics
-from .reporting import emit_report
 from .registry import all_rules, rule_by_code_or_name
+from .reporting import emit_report
 from .rule import DOC_SECTIONS
 from .runtime_cli import demo, run
 from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_atomic
@@ -89,20 +89,26 @@ class Outcome:
     path: str
     findings: list[Finding] = field(default_factory=list)
     fixed: list[Finding] = field(default_factory=list)
-    source: Optional[str] = None
-    fixed_bytes: Optional[bytes] = None  # for stdin: what goes to stdout
+    source: str | None = None
+    fixed_bytes: bytes | None = None  # for stdin: what goes to stdout
     diff: str = ""
-    error: Optional[str] = None  # already rendered
+    error: str | None = None  # already rendered
 
 
 def _codes_option(flag: str, help: str):
-    return click.option(flag, metavar="CODES", multiple=True, help=help + " Comma separated; codes, prefixes (AGL00) or names.")
+    return click.option(
+        flag, metavar="CODES", multiple=True, help=help + " Comma separated; codes, prefixes (AGL00) or names."
+    )
 
 
 @main.command(context_settings=CONTEXT, epilog=EXIT_CODES)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--fix", is_flag=True, help="Apply the safe fixes and write the files.")
-@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, apply the unsafe fixes too (they change what the code computes, on purpose).")
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="With --fix or --diff, apply the unsafe fixes too (they change what the code computes, on purpose).",
+)
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff and write nothing.")
 @click.option("--show-fixes", is_flag=True, help="Say what each fix does (with --fix: list what was fixed).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Report format.")
@@ -111,24 +117,60 @@ def _codes_option(flag: str, help: str):
 @_codes_option("--select", "Run only these rules (replaces the config's select and ignore).")
 @_codes_option("--ignore", "Skip these rules.")
 @_codes_option("--extend-select", "Run these rules as well.")
-@click.option("--exclude", metavar="PATTERNS", multiple=True, help="Replace the excluded file patterns (comma separated).")
+@click.option(
+    "--exclude", metavar="PATTERNS", multiple=True, help="Replace the excluded file patterns (comma separated)."
+)
 @click.option("--extend-exclude", metavar="PATTERNS", multiple=True, help="Exclude these file patterns as well.")
-@click.option("--force-exclude", is_flag=True, help="Apply the excludes and .gitignore to paths named on the command line too.")
+@click.option(
+    "--force-exclude", is_flag=True, help="Apply the excludes and .gitignore to paths named on the command line too."
+)
 @click.option("--stdin-filename", metavar="PATH", help="The name to report and match config against for '-' (stdin).")
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
-              help=f"Worker processes; 0 picks one per CPU, serially below {PARALLEL_THRESHOLD} files.")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Read settings from this TOML file instead of the nearest pyproject.toml.")
-@click.option("--no-color", is_flag=True, help="No colour (colour is used only on a terminal, and never with NO_COLOR set).")
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help=f"Worker processes; 0 picks one per CPU, serially below {PARALLEL_THRESHOLD} files.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False),
+    help="Read settings from this TOML file instead of the nearest pyproject.toml.",
+)
+@click.option(
+    "--no-color", is_flag=True, help="No colour (colour is used only on a terminal, and never with NO_COLOR set)."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print the problems and nothing else.")
-def check(paths: tuple[str, ...], fix: bool, unsafe_fixes: bool, diff: bool, show_fixes: bool, fmt: str,
-          output: Optional[str], statistics: bool, select, ignore, extend_select, exclude, extend_exclude,
-          force_exclude: bool, stdin_filename: Optional[str], jobs: int, config_file: Optional[str],
-          no_color: bool, quiet: bool) -> None:
+def check(
+    paths: tuple[str, ...],
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    show_fixes: bool,
+    fmt: str,
+    output: str | None,
+    statistics: bool,
+    select,
+    ignore,
+    extend_select,
+    exclude,
+    extend_exclude,
+    force_exclude: bool,
+    stdin_filename: str | None,
+    jobs: int,
+    config_file: str | None,
+    no_color: bool,
+    quiet: bool,
+) -> None:
     """Check PATHs (files and folders; '-' reads stdin; default '.')."""
     paths = paths or (".",)
     mode = Mode(fix=fix, unsafe_fixes=unsafe_fixes, diff=diff)
     try:
-        config = build_config(config_file, paths, stdin_filename, select, ignore, extend_select, exclude, extend_exclude)
+        config = build_config(
+            config_file, paths, stdin_filename, select, ignore, extend_select, exclude, extend_exclude
+        )
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
@@ -214,7 +256,7 @@ def _count(n: int) -> str:
     return f"{n} problem" + ("" if n == 1 else "s")
 
 
-def _use_color(no_color: bool, output: Optional[str]) -> bool:
+def _use_color(no_color: bool, output: str | None) -> bool:
     if no_color or output or os.environ.get("NO_COLOR"):
         return False
     return sys.stdout.isatty()
@@ -294,10 +336,14 @@ def _run(paths: Sequence[str], config: Config, mode: Mode, jobs: int) -> Iterabl
         return [check_path(path, config, mode) for path in paths]
 
 
-def _check_stdin(stdin_filename: Optional[str], config: Config, mode: Mode, force_exclude: bool) -> Optional[Outcome]:
+def _check_stdin(stdin_filename: str | None, config: Config, mode: Mode, force_exclude: bool) -> Outcome | None:
     path = stdin_filename or "<stdin>"
     data = sys.stdin.buffer.read()
-    if stdin_filename and force_exclude and Excluder(config, config.root or Path.cwd()).excluded_with_parents(Path(path)):
+    if (
+        stdin_filename
+        and force_exclude
+        and Excluder(config, config.root or Path.cwd()).excluded_with_parents(Path(path))
+    ):
         # Excluded: an editor piping the buffer through --fix gets it back untouched.
         return Outcome(path, fixed_bytes=data if mode.fix else None)
     try:
@@ -374,7 +420,7 @@ def _read_config_file(path: Path) -> Config:
         raise ConfigError(message if message.startswith(str(path)) else f"{path}: {message}") from None
 
 
-def _common_parent(paths: Sequence[str], stdin_filename: Optional[str]) -> Path:
+def _common_parent(paths: Sequence[str], stdin_filename: str | None) -> Path:
     named = [p for p in paths if p != STDIN]
     if stdin_filename:
         named.append(stdin_filename)
@@ -419,9 +465,7 @@ def rules(fmt: str) -> None:
     if fmt == "json":
         import json
 
-        rows = [
-            {"code": r.code, "name": r.name, "fix": r.fix_applicability, "summary": r.summary()} for r in catalog
-        ]
+        rows = [{"code": r.code, "name": r.name, "fix": r.fix_applicability, "summary": r.summary()} for r in catalog]
         click.echo(json.dumps(rows, indent=2))
         return
     width = max((len(r.name) for r in catalog), default=0)

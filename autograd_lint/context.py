@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Iterator, Optional, Sequence, Union
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -14,8 +15,8 @@ from .analysis import (
     ImportTable,
     assigned_names,
     dotted_name,
-    keyword,
     is_true,
+    keyword,
     method_call,
     terminal_name,
     walk,
@@ -25,8 +26,8 @@ from .finding import Applicability
 if TYPE_CHECKING:
     from .rule import Rule
 
-Loop = Union[cst.For, cst.While]
-Scope = Union[cst.Module, cst.FunctionDef]
+Loop = cst.For | cst.While
+Scope = cst.Module | cst.FunctionDef
 STATEMENT_TYPES = (cst.SimpleStatementLine, cst.BaseCompoundStatement)
 
 TENSOR_FACTORIES = frozenset(
@@ -74,7 +75,7 @@ class ReplaceStatement:
     comment_line: int = -1
 
 
-PendingEdit = Union[Replace, InsertStatement, RemoveStatement, ReplaceStatement]
+PendingEdit = Replace | InsertStatement | RemoveStatement | ReplaceStatement
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,10 @@ class PendingFix:
 
 @dataclass
 class Report:
-    rule: "Rule"
+    rule: Rule
     node: cst.CSTNode
     message: str
-    fix: Optional[PendingFix]
+    fix: PendingFix | None
 
 
 # --- events inside one loop iteration --------------------------------------------------------
@@ -106,8 +107,8 @@ class Event:
 
     kind: str
     node: cst.CSTNode
-    target: Optional[cst.BaseExpression]
-    via: Optional[cst.CSTNode] = None
+    target: cst.BaseExpression | None
+    via: cst.CSTNode | None = None
 
 
 _EVENT_NODES = (cst.Call, cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Del, cst.Attribute)
@@ -139,10 +140,10 @@ class FileContext:
 
     # --- reporting ---
 
-    def report(self, rule: "Rule", node: cst.CSTNode, message: str, fix: Optional[PendingFix]) -> None:
+    def report(self, rule: Rule, node: cst.CSTNode, message: str, fix: PendingFix | None) -> None:
         self.reports.append(Report(rule, node, message, fix))
 
-    def torch_alias(self) -> Optional[str]:
+    def torch_alias(self) -> str | None:
         """The local name bound to the ``torch`` module itself, if any (for inserted code)."""
         for local, qualified in self.imports.names.items():
             if qualified == "torch" and not local.startswith("*"):
@@ -151,7 +152,7 @@ class FileContext:
 
     # --- tree navigation ---
 
-    def parent(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+    def parent(self, node: cst.CSTNode) -> cst.CSTNode | None:
         return self.parents.get(node)
 
     def ancestors(self, node: cst.CSTNode) -> Iterator[cst.CSTNode]:
@@ -175,7 +176,7 @@ class FileContext:
                 return ancestor
         return self.module
 
-    def enclosing_loop(self, node: cst.CSTNode) -> Optional[Loop]:
+    def enclosing_loop(self, node: cst.CSTNode) -> Loop | None:
         """The innermost loop whose body (not header) runs ``node``, within the same function."""
         child = node
         for ancestor in self.ancestors(node):
@@ -211,10 +212,10 @@ class FileContext:
 
     # --- what calls mean ---
 
-    def qualified(self, expression: cst.BaseExpression) -> Optional[str]:
+    def qualified(self, expression: cst.BaseExpression) -> str | None:
         return self.imports.qualified(expression)
 
-    def backward_target(self, call: cst.Call) -> Optional[cst.BaseExpression]:
+    def backward_target(self, call: cst.Call) -> cst.BaseExpression | None:
         """The tensor a call backpropagates from, if it is a backward call."""
         func = call.func
         if not isinstance(func, cst.Attribute):
@@ -236,7 +237,7 @@ class FileContext:
             return receiver.args[0].value
         return receiver
 
-    def step_target(self, call: cst.Call) -> Optional[cst.BaseExpression]:
+    def step_target(self, call: cst.Call) -> cst.BaseExpression | None:
         """The optimizer a call steps (``opt.step()``, ``scaler.step(opt)``), if any."""
         func = method_call(call, "step")
         if func is None:
@@ -252,7 +253,7 @@ class FileContext:
             return receiver
         return None
 
-    def clear_target(self, node: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    def clear_target(self, node: cst.CSTNode) -> cst.BaseExpression | None:
         """What a node clears the gradients of: ``m.zero_grad()``, ``p.grad = None``,
         ``del p.grad``, ``p.grad.zero_()``, ``p.grad.data.fill_(0)``; else ``None``."""
         if isinstance(node, cst.Attribute):
@@ -290,7 +291,7 @@ class FileContext:
                 return True
         return False
 
-    def update_target(self, node: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    def update_target(self, node: cst.CSTNode) -> cst.BaseExpression | None:
         """The tensor a statement part updates from its gradient (``p -= lr * p.grad``,
         ``p.data.sub_(lr * g)``, ``p.add_(p.grad, alpha=-lr)``, ``p.data = ...``)."""
         if isinstance(node, cst.AugAssign):
@@ -313,7 +314,11 @@ class FileContext:
             return None
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
             method = node.func.attr.value
-            if method.endswith("_") and not method.startswith("_") and method not in ("zero_", "requires_grad_", "detach_"):
+            if (
+                method.endswith("_")
+                and not method.startswith("_")
+                and method not in ("zero_", "requires_grad_", "detach_")
+            ):
                 receiver = node.func.value
                 if isinstance(receiver, cst.Attribute) and receiver.attr.value == "grad":
                     return None
@@ -340,7 +345,9 @@ class FileContext:
     def function_events(self, function: cst.FunctionDef) -> list[Event]:
         cache = self.__dict__.setdefault("_function_events", {})
         if function not in cache:
-            events = self._events_in(function.body, via=None, seen={function}) if function in self.backprop_region else ()
+            events = (
+                self._events_in(function.body, via=None, seen={function}) if function in self.backprop_region else ()
+            )
             cache[function] = list(events)
         return cache[function]
 
@@ -361,7 +368,7 @@ class FileContext:
                     pending.extend(self.calls_by_name.get(ancestor.name.value, ()))
         return region
 
-    def _events_in(self, body: cst.CSTNode, via: Optional[cst.CSTNode], seen: set) -> Iterator[Event]:
+    def _events_in(self, body: cst.CSTNode, via: cst.CSTNode | None, seen: set) -> Iterator[Event]:
         for node in walk(body):
             if not isinstance(node, _EVENT_NODES):
                 continue
@@ -374,7 +381,7 @@ class FileContext:
                         seen.add(function)
                         yield from self._events_in(function.body, via or node, seen)
 
-    def _classify(self, node: cst.CSTNode) -> Optional[tuple[str, Optional[cst.BaseExpression]]]:
+    def _classify(self, node: cst.CSTNode) -> tuple[str, cst.BaseExpression | None] | None:
         """The event a node is, with its target: backward, grad, step, clear or update."""
         if isinstance(node, cst.Call):
             target = self.backward_target(node)
@@ -425,10 +432,10 @@ class FileContext:
                 bound.update(assigned_names(inner.target))
         return bound
 
-    def assignment_before(self, name: str, loop: Loop) -> Optional[cst.BaseExpression]:
+    def assignment_before(self, name: str, loop: Loop) -> cst.BaseExpression | None:
         """The value last assigned to ``name`` in the loop's scope before the loop starts."""
         scope = self.scope_of(loop)
-        found: Optional[cst.BaseExpression] = None
+        found: cst.BaseExpression | None = None
         for node in walk(scope.body if isinstance(scope, cst.FunctionDef) else scope):
             if node is loop:
                 return found
@@ -479,6 +486,13 @@ def call_makes_leaf_requiring_grad(context: FileContext, call: cst.Call) -> bool
         flag = keyword(call, "requires_grad")
         return flag is None or not (isinstance(flag.value, cst.Name) and flag.value.value == "False")
     flag = keyword(call, "requires_grad")
-    return flag is not None and is_true(flag.value) and (
-        qualified in TENSOR_FACTORIES or qualified in PARAMETER_MAKERS or qualified is None or (qualified or "").startswith("torch.")
+    return (
+        flag is not None
+        and is_true(flag.value)
+        and (
+            qualified in TENSOR_FACTORIES
+            or qualified in PARAMETER_MAKERS
+            or qualified is None
+            or (qualified or "").startswith("torch.")
+        )
     )

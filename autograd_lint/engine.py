@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from typing import Iterable, Optional, Sequence
+from collections.abc import Iterable, Sequence
 
 import libcst as cst
 
@@ -41,7 +41,7 @@ class SourceError(Exception):
         self.column = column
 
 
-def enabled_rules(config: Config, path: Optional[str]) -> list[type[Rule]]:
+def enabled_rules(config: Config, path: str | None) -> list[type[Rule]]:
     return [rule for rule in all_rules() if config.enabled(rule.code, rule.name, path)]
 
 
@@ -52,7 +52,7 @@ def could_have_findings(source: str, rules: Sequence[type[Rule]]) -> bool:
     return any(not rule.triggers or any(word in source for word in rule.triggers) for rule in rules)
 
 
-def check_source(source: str, path: str = "<stdin>", config: Optional[Config] = None) -> list[Finding]:
+def check_source(source: str, path: str = "<stdin>", config: Config | None = None) -> list[Finding]:
     """Check one file's text. Raises ``SourceError`` when it does not parse."""
     config = config or Config()
     rules = enabled_rules(config, path)
@@ -198,7 +198,11 @@ class _FactCollector:
             method = method_call(node.iter, "parameters", "named_parameters")
             if method is not None:
                 target = node.target
-                if method.attr.value == "named_parameters" and isinstance(target, cst.Tuple) and len(target.elements) == 2:
+                if (
+                    method.attr.value == "named_parameters"
+                    and isinstance(target, cst.Tuple)
+                    and len(target.elements) == 2
+                ):
                     target = target.elements[1].value
                 name = dotted_name(target)
                 if name:
@@ -310,7 +314,7 @@ def to_findings(context: FileContext) -> list[Finding]:
     return sorted(findings.values(), key=lambda f: f.sort_key)
 
 
-def _resolve_fix(pending: PendingFix, context: FileContext, ranges: dict, lines: LineIndex) -> Optional[Fix]:
+def _resolve_fix(pending: PendingFix, context: FileContext, ranges: dict, lines: LineIndex) -> Fix | None:
     source = context.source
     newline = context.module.default_newline
     edits: list[Edit] = []
@@ -379,9 +383,9 @@ def _skip_file(source: str) -> bool:
     return any(_SKIP_FILE.match(comment) for _, comment in _comments(source))
 
 
-def _noqa_lines(source: str) -> dict[int, Optional[frozenset[str]]]:
+def _noqa_lines(source: str) -> dict[int, frozenset[str] | None]:
     """Line -> codes silenced there (``None``: all of them)."""
-    result: dict[int, Optional[frozenset[str]]] = {}
+    result: dict[int, frozenset[str] | None] = {}
     for line, comment in _comments(source):
         match = _NOQA.search(comment)
         if match is None:

@@ -11,10 +11,10 @@ staged file, so its hook sets it).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 import pathspec
 
@@ -38,7 +38,7 @@ def discover(
     config: Config,
     *,
     force_exclude: bool = False,
-    root: Optional[Path] = None,
+    root: Path | None = None,
 ) -> Discovery:
     """The files to check, in command-line order, each once; and the paths that are not there."""
     excluder = Excluder(config, root or config.root or Path.cwd())
@@ -79,15 +79,13 @@ class Excluder:
         relative = self._relative(path)
         for pattern in self.patterns:
             if "/" in pattern:
-                if relative is not None and (
-                    fnmatchcase(relative, pattern) or fnmatchcase(relative, pattern + "/*")
-                ):
+                if relative is not None and (fnmatchcase(relative, pattern) or fnmatchcase(relative, pattern + "/*")):
                     return True
             elif fnmatchcase(name, pattern):
                 return True
         return False
 
-    def _relative(self, path: Path) -> Optional[str]:
+    def _relative(self, path: Path) -> str | None:
         try:
             return path.relative_to(self.root).as_posix()
         except ValueError:
@@ -146,22 +144,20 @@ class Excluder:
         top = _git_root(absolute_start) or absolute_start
         for folder, folders, files in os.walk(start):
             absolute = Path(folder).resolve()
-            folders[:] = sorted(
-                name for name in folders if not self.excluded(absolute / name, True, top)
-            )
+            folders[:] = sorted(name for name in folders if not self.excluded(absolute / name, True, top))
             for name in sorted(files):
                 if name.endswith(".py") and not self.excluded(absolute / name, False, top):
                     yield os.path.normpath(os.path.join(folder, name))
 
 
-def _git_root(folder: Path) -> Optional[Path]:
+def _git_root(folder: Path) -> Path | None:
     for candidate in (folder, *folder.parents):
         if (candidate / ".git").exists():
             return candidate
     return None
 
 
-def _read_gitignore(folder: Path) -> Optional[pathspec.GitIgnoreSpec]:
+def _read_gitignore(folder: Path) -> pathspec.GitIgnoreSpec | None:
     try:
         text = (folder / ".gitignore").read_text(encoding="utf-8", errors="replace")
     except OSError:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ast
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
 
 from .config import Config
 from .engine import SourceError, check_source, parse
@@ -28,7 +28,7 @@ class FixResult:
     remaining: list[Finding] = field(default_factory=list)
 
 
-def fix_source(source: str, path: str, config: Optional[Config] = None, unsafe: bool = False) -> FixResult:
+def fix_source(source: str, path: str, config: Config | None = None, unsafe: bool = False) -> FixResult:
     """Apply the safe (and with ``unsafe`` the unsafe) fixes. Raises ``SourceError`` if
     ``source`` itself does not parse."""
     findings = check_source(source, path, config)
@@ -55,11 +55,13 @@ def choose_fixes(findings: Sequence[Finding], unsafe: bool) -> list[Finding]:
     """The applicable fixes of one round: none of their edits overlaps or touches another's."""
     chosen: list[Finding] = []
     taken: list[tuple[int, int]] = []
-    candidates = [f for f in findings if f.fix is not None and f.fix.edits and (unsafe or f.fix.applicability == "safe")]
+    candidates = [
+        f for f in findings if f.fix is not None and f.fix.edits and (unsafe or f.fix.applicability == "safe")
+    ]
     candidates.sort(key=lambda f: (min(e.start for e in f.fix.edits), f.sort_key))
     for finding in candidates:
         edits = sorted(finding.fix.edits, key=lambda e: (e.start, e.end))
-        if any(later.start < earlier.end for earlier, later in zip(edits, edits[1:])):
+        if any(later.start < earlier.end for earlier, later in zip(edits, edits[1:], strict=False)):
             continue  # a fix at odds with itself
         spans = [(e.start, e.end) for e in edits]
         if any(start <= other_end and other_start <= end for start, end in spans for other_start, other_end in taken):
@@ -113,7 +115,7 @@ def _python_parses(source: str) -> bool:
     return python_syntax_error(source) is None
 
 
-def python_syntax_error(source: str) -> Optional[SourceError]:
+def python_syntax_error(source: str) -> SourceError | None:
     """Python's own complaint about ``source`` (it words them better than libcst), if any."""
     try:
         with warnings.catch_warnings():
@@ -124,4 +126,3 @@ def python_syntax_error(source: str) -> Optional[SourceError]:
     except (ValueError, RecursionError, MemoryError) as error:
         return SourceError(f"cannot parse: {type(error).__name__}")
     return None
-

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 from urllib.parse import quote
 
 import click
@@ -24,11 +24,11 @@ def render(
     fmt: str,
     *,
     color: bool = False,
-    sources: Optional[Mapping[str, str]] = None,
+    sources: Mapping[str, str] | None = None,
     unsafe_fixes: bool = False,
     show_fixes: bool = False,
     summary: bool = True,
-    fixed: Optional[int] = None,
+    fixed: int | None = None,
 ) -> str:
     """The report for ``findings`` in format ``fmt``.
 
@@ -49,7 +49,9 @@ def render(
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
 
 
-def render_error(path: str, message: str, line: Optional[int] = None, column: Optional[int] = None, *, color: bool = False) -> str:
+def render_error(
+    path: str, message: str, line: int | None = None, column: int | None = None, *, color: bool = False
+) -> str:
     """One line for a file that could not be checked (a syntax error, an unreadable file)."""
     where = path if line is None else f"{path}:{line}:{column or 1}"
     label = click.style("error", fg="red", bold=True) if color else "error"
@@ -99,7 +101,7 @@ def _source_excerpt(source: str, finding: Finding, color: bool) -> list[str]:
     return [text, padding + carets]
 
 
-def summary_line(findings: Sequence[Finding], *, unsafe_fixes: bool = False, fixed: Optional[int] = None) -> str:
+def summary_line(findings: Sequence[Finding], *, unsafe_fixes: bool = False, fixed: int | None = None) -> str:
     remaining = len(findings)
     if fixed is not None:
         total = remaining + fixed
@@ -142,9 +144,7 @@ def render_statistics(findings: Sequence[Finding], fmt: str, *, unsafe_fixes: bo
         rows = [{"code": c, "name": names[c], "count": counts[c], "fixable": c in fixable} for c in ordered]
         return json.dumps(rows, indent=2) + "\n"
     width = len(str(max(counts.values(), default=0)))
-    return "".join(
-        f"{counts[c]:>{width}}\t{c}\t{'[*] ' if c in fixable else ''}{names[c]}\n" for c in ordered
-    )
+    return "".join(f"{counts[c]:>{width}}\t{c}\t{'[*] ' if c in fixable else ''}{names[c]}\n" for c in ordered)
 
 
 # --- JSON ------------------------------------------------------------------------------------
@@ -159,8 +159,8 @@ def _json_finding(finding: Finding, sources: Mapping[str, str]) -> dict:
         for edit in finding.fix.edits:
             item: dict = {"start": edit.start, "end": edit.end, "content": edit.content}
             if lines is not None:
-                item["location"] = dict(zip(("line", "column"), lines.position(edit.start)))
-                item["end_location"] = dict(zip(("line", "column"), lines.position(edit.end)))
+                item["location"] = dict(zip(("line", "column"), lines.position(edit.start), strict=False))
+                item["end_location"] = dict(zip(("line", "column"), lines.position(edit.end), strict=False))
             edits.append(item)
         fix = {"description": finding.fix.description, "applicability": finding.fix.applicability, "edits": edits}
     return {
@@ -254,7 +254,13 @@ def _sarif_rules(findings: Sequence[Finding]) -> tuple[list[dict], dict[str, int
             index[finding.code] = len(descriptors)
             text = {"text": finding.name}
             descriptors.append(
-                {"id": finding.code, "name": finding.name, "shortDescription": text, "fullDescription": text, "help": text}
+                {
+                    "id": finding.code,
+                    "name": finding.name,
+                    "shortDescription": text,
+                    "fullDescription": text,
+                    "help": text,
+                }
             )
     return descriptors, index
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import re
-from functools import lru_cache
+from functools import cache
 
 from . import rules as rules_package
 from .rule import DOC_SECTIONS, Rule
@@ -18,7 +18,7 @@ class RegistryError(Exception):
     """Two rules share a code or name, or a rule is malformed: a bug in the package."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def all_rules() -> tuple[type[Rule], ...]:
     found: list[type[Rule]] = []
     for module_info in pkgutil.iter_modules(rules_package.__path__):
@@ -48,9 +48,7 @@ def _validated(found: list[type[Rule]]) -> list[type[Rule]]:
             raise RegistryError(f"{rule.code}: docs lack section(s) {', '.join(missing)}")
         for table, key in ((by_code, rule.code), (by_name, rule.name)):
             if key in table:
-                raise RegistryError(
-                    f"{key} is claimed by both {table[key].__qualname__} and {rule.__qualname__}"
-                )
+                raise RegistryError(f"{key} is claimed by both {table[key].__qualname__} and {rule.__qualname__}")
             table[key] = rule
     return found
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import click
 
 from .formatters import render_error
 
 
-def emit_report(text: str, output: Optional[str], *, color: bool, err: bool = False) -> None:
+def emit_report(text: str, output: str | None, *, color: bool, err: bool = False) -> None:
     """Write ``text`` to ``output``, or echo it; a report that cannot be written exits 2."""
     if output:
         try:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Optional, Sequence
+from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
@@ -27,7 +28,7 @@ class Invalid:
 
     code: str
     lines: tuple[int, ...]
-    fixed: Optional[str] = None
+    fixed: str | None = None
     unsafe: bool = False
 
 
@@ -39,20 +40,20 @@ class Rule:
     code: ClassVar[str]
     name: ClassVar[str]
     message: ClassVar[str]
-    fix_applicability: ClassVar[Optional[Applicability]] = None
+    fix_applicability: ClassVar[Applicability | None] = None
     # Words one of which the text must contain for the rule to fire (a cheap pre-check).
     triggers: ClassVar[tuple[str, ...]] = ()
     VALID: ClassVar[Sequence[str]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
-    def __init__(self, context: "FileContext") -> None:
+    def __init__(self, context: FileContext) -> None:
         self.context = context
 
     def report(
         self,
         node: cst.CSTNode,
-        message: Optional[str] = None,
-        fix: Optional["PendingFix"] = None,
+        message: str | None = None,
+        fix: PendingFix | None = None,
     ) -> None:
         self.context.report(self, node, message or self.message, fix)
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Optional, Sequence
 
 import click
 
@@ -43,7 +43,7 @@ def _require(module: str, message: str) -> None:
 @click.option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of stderr.")
 @click.argument("script")
 @click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
-def run(fmt: str, output: Optional[str], script: str, script_args: Sequence[str]) -> None:
+def run(fmt: str, output: str | None, script: str, script_args: Sequence[str]) -> None:
     """Run SCRIPT [ARGS]... as `python SCRIPT ARGS...` would, watching autograd, and report.
 
     The report goes to stderr (or --output) after the script ends; the script's own output
@@ -80,8 +80,10 @@ def run(fmt: str, output: Optional[str], script: str, script_args: Sequence[str]
 )
 @click.option("--iterations", type=click.IntRange(1), default=1000, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--plot", "plot_path", metavar="FILE.png", help="Draw the distance against the iteration (needs matplotlib).")
-def demo(device: str, iterations: int, seed: int, plot_path: Optional[str]) -> None:
+@click.option(
+    "--plot", "plot_path", metavar="FILE.png", help="Draw the distance against the iteration (needs matplotlib)."
+)
+def demo(device: str, iterations: int, seed: int, plot_path: str | None) -> None:
     """The newcomer's gradient descent, broken then fixed: what the runtime monitor finds and why it matters."""
     _require("torch", NEEDS_TORCH.replace(" run ", " demo "))
     if plot_path:

@@ -35,9 +35,7 @@ class SourceFile:
         try:
             return text.encode(self.encoding)
         except UnicodeEncodeError as error:
-            raise SourceWriteError(
-                f"the fixed text cannot be encoded as {self.encoding}: {error.reason}"
-            ) from None
+            raise SourceWriteError(f"the fixed text cannot be encoded as {self.encoding}: {error.reason}") from None
 
 
 def decode(data: bytes, path: str) -> SourceFile:
@@ -54,8 +52,7 @@ def decode(data: bytes, path: str) -> SourceFile:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
         raise SourceReadError(
-            f"cannot decode as {encoding}: invalid byte {data[error.start:error.start + 1]!r} "
-            f"at offset {error.start}"
+            f"cannot decode as {encoding}: invalid byte {data[error.start : error.start + 1]!r} at offset {error.start}"
         ) from None
     except LookupError:
         raise SourceReadError(f"cannot decode: unknown encoding {encoding!r}") from None

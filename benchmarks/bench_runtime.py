@@ -16,15 +16,20 @@ import contextlib
 import statistics
 import time
 import warnings
-from typing import Callable, ContextManager
+from collections.abc import Callable
+from contextlib import AbstractContextManager as ContextManager
 
 import torch
-
 from autograd_lint.runtime import watch
 
 
-def make_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor, targets: torch.Tensor,
-              device: torch.device) -> Callable[[], None]:
+def make_step(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    device: torch.device,
+) -> Callable[[], None]:
     def step() -> None:
         optimizer.zero_grad()
         loss = torch.nn.functional.mse_loss(model(inputs), targets)
@@ -49,8 +54,10 @@ def main() -> None:
     torch.manual_seed(0)
     width = args.width
     model = torch.nn.Sequential(
-        torch.nn.Linear(width, width), torch.nn.ReLU(),
-        torch.nn.Linear(width, width), torch.nn.ReLU(),
+        torch.nn.Linear(width, width),
+        torch.nn.ReLU(),
+        torch.nn.Linear(width, width),
+        torch.nn.ReLU(),
         torch.nn.Linear(width, width),
     ).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
@@ -87,15 +94,19 @@ def main() -> None:
                 times[name].append(statistics.median(steps))
                 entries[name].append(around)
 
-    print(f"3-layer MLP, width {width}, batch {args.batch}, SGD, on {device} "
-          f"({torch.get_num_threads()} threads, torch {torch.__version__}), "
-          f"{args.rounds} rounds of {args.steps} steps per variant")
+    print(
+        f"3-layer MLP, width {width}, batch {args.batch}, SGD, on {device} "
+        f"({torch.get_num_threads()} threads, torch {torch.__version__}), "
+        f"{args.rounds} rounds of {args.steps} steps per variant"
+    )
     plain = times["plain"]
     for name in names:
-        ratios = [t / p for t, p in zip(times[name], plain)]
-        print(f"  {name:<17} median step {statistics.median(times[name]) * 1e3:8.2f} ms"
-              f"   median ratio to plain {statistics.median(ratios):.3f}x"
-              f"   enter+exit {statistics.median(entries[name]) * 1e3:6.2f} ms")
+        ratios = [t / p for t, p in zip(times[name], plain, strict=False)]
+        print(
+            f"  {name:<17} median step {statistics.median(times[name]) * 1e3:8.2f} ms"
+            f"   median ratio to plain {statistics.median(ratios):.3f}x"
+            f"   enter+exit {statistics.median(entries[name]) * 1e3:6.2f} ms"
+        )
     assert not monitor.findings and not strict.findings, "the benchmark loop itself should be clean"
 
 

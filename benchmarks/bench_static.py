@@ -19,8 +19,8 @@ import pstats
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import libcst
 
@@ -71,7 +71,7 @@ def measure(sources: list[tuple[str, str]], config: Config, repeat: int) -> tupl
         gc.collect()
         parse_round, check_round = [], []
         for number, (path, text) in enumerate(sources):
-            for which in ((0, 1) if (index + number) % 2 else (1, 0)):
+            for which in (0, 1) if (index + number) % 2 else (1, 0):
                 start = clock()
                 if which:
                     libcst.parse_module(text)
@@ -87,8 +87,8 @@ def report(label: str, sources: list[tuple[str, str]], config: Config, repeat: i
     parse_times, check_times = measure(sources, config, repeat)
     characters = sum(len(text) for _, text in sources)
     # The sum over files of each file's fastest run, and the median of the totals.
-    parse_min = sum(min(runs) for runs in zip(*parse_times))
-    check_min = sum(min(runs) for runs in zip(*check_times))
+    parse_min = sum(min(runs) for runs in zip(*parse_times, strict=False))
+    check_min = sum(min(runs) for runs in zip(*check_times, strict=False))
     parse_median = statistics.median(sum(r) for r in parse_times)
     check_median = statistics.median(sum(r) for r in check_times)
     print(f"{label}: {len(sources)} files, {characters:,} characters, {repeat} repetitions")

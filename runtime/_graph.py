@@ -7,7 +7,8 @@ them the stale-graph check is skipped rather than guessed.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -18,14 +19,14 @@ HAS_SEQUENCE_NR = hasattr(_probe, "_sequence_nr")
 HAS_METADATA = hasattr(_probe, "metadata")
 del _probe
 
-_peek: Optional[Callable[[], int]] = getattr(torch._C._autograd, "_get_sequence_nr", None)
+_peek: Callable[[], int] | None = getattr(torch._C._autograd, "_get_sequence_nr", None)
 if not HAS_SEQUENCE_NR:
     _peek = None
 
 USES_KEY = "autograd_lint.uses"
 
 
-def next_sequence_nr() -> Optional[int]:
+def next_sequence_nr() -> int | None:
     """The number the next node built on this thread will get; every existing node has a smaller one."""
     return _peek() if _peek is not None else None
 
@@ -34,7 +35,7 @@ def is_accumulate_grad(node: Any) -> bool:
     return type(node) is _ACCUMULATE_GRAD
 
 
-def leaves_of(root: Any, read_uses: bool) -> tuple[list[tuple[torch.Tensor, Optional[int]]], list[Any]]:
+def leaves_of(root: Any, read_uses: bool) -> tuple[list[tuple[torch.Tensor, int | None]], list[Any]]:
     """Each leaf ``root`` reaches, with the sequence number of the newest node that uses it.
 
     The newest, not the oldest: nodes a backward builds on CUDA worker threads (double backward)

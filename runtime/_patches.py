@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.optim.optimizer as _optimizer_module
@@ -91,7 +92,7 @@ class optimizer_step_hooks:
         self.handles = []
 
 
-_TorchFunctionMode: Optional[type] = getattr(torch.overrides, "TorchFunctionMode", None)
+_TorchFunctionMode: type | None = getattr(torch.overrides, "TorchFunctionMode", None)
 HAS_TORCH_FUNCTION_MODE = _TorchFunctionMode is not None
 
 

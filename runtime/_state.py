@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from torch.utils.weak import WeakIdKeyDictionary
 
@@ -16,13 +16,13 @@ class LeafState:
     """One leaf tensor (a parameter, usually), as seen from backward calls and updates."""
 
     seen_version: int
-    seen_seq: Optional[int]
+    seen_seq: int | None
     updates: int = 0  # every update, however it was made
     steps: int = 0  # optimizer steps only
     stepped: bool = False  # once an optimizer owns it, only its steps start a new gradient epoch
     update_seq: int = -1  # sequence number no later than the last update
     update_how: str = ""
-    grad_ref: Optional[weakref.ref] = None  # the .grad tensor as the last backward left it
+    grad_ref: weakref.ref | None = None  # the .grad tensor as the last backward left it
     grad_version: int = -1
     grad_since: int = 0  # epoch of the oldest contribution in that .grad
     pending_since: int = 0
@@ -38,7 +38,7 @@ class RootRecord:
 
     __slots__ = ("place", "last_backward", "leaves", "uses", "__weakref__")
 
-    def __init__(self, place: Place, leaves: list[tuple[weakref.ref, Optional[int]]], uses: list[Any]):
+    def __init__(self, place: Place, leaves: list[tuple[weakref.ref, int | None]], uses: list[Any]):
         self.place = place
         self.last_backward = 0
         self.leaves = leaves
@@ -64,5 +64,5 @@ class PendingAlias:
     tensor: weakref.ref
     alias: Any
     version: int
-    seq: Optional[int]
+    seq: int | None
     place: Place

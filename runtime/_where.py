@@ -7,7 +7,7 @@ import linecache
 import os
 import sys
 from types import FrameType
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import torch
 
@@ -41,14 +41,15 @@ class Place(NamedTuple):
 
     path: str
     line: int
-    module: Optional[str] = None
-    registry: Optional[dict] = None
+    module: str | None = None
+    registry: dict | None = None
 
-    def seen_from(self, other: "Place") -> str:
+    def seen_from(self, other: Place) -> str:
         """How to name this line in a message about ``other``: just the number when in the same file."""
         if self.path == other.path:
             return f"line {self.line}"
         return f"{os.path.basename(self.path)}:{self.line}"
+
 
 UNKNOWN_PLACE = Place("<unknown>", 1)
 

@@ -22,12 +22,13 @@ Runtime-only checks:
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from types import FrameType
-from typing import Iterable, Optional, Sequence
 
 import torch
 
 from . import _graph
+from ._where import Place, scopes
 from .categories import (
     LOSS_KEPT_WITH_GRAPH,
     MISSING_ZERO_GRAD,
@@ -37,7 +38,6 @@ from .categories import (
     UNUSED_PARAMETER,
     Check,
 )
-from ._where import Place, scopes
 
 Item = tuple[Check, str, Place, str]  # check, message, where, what (for "once per check, place and subject")
 
@@ -147,11 +147,15 @@ def nonfinite_indices(grads: Sequence[torch.Tensor]) -> list[int]:
         sums = torch.stack([grads[i].sum(dtype=torch.float32) for i in indices])
         if bool(torch.isfinite(sums).all()):
             continue
-        bad.extend(i for i, total in zip(indices, sums.tolist()) if not math.isfinite(total) and not bool(torch.isfinite(grads[i]).all()))
+        bad.extend(
+            i
+            for i, total in zip(indices, sums.tolist(), strict=False)
+            if not math.isfinite(total) and not bool(torch.isfinite(grads[i]).all())
+        )
     return sorted(bad)
 
 
-def moved_leaf_locals(frame: Optional[FrameType], leaf_ids: Iterable[int]) -> list[tuple[str, str]]:
+def moved_leaf_locals(frame: FrameType | None, leaf_ids: Iterable[int]) -> list[tuple[str, str]]:
     """(name, grad_fn name) of user variables that are a moved or cast copy of an otherwise unnamed leaf.
 
     A copy whose leaf the user still holds (``x_gpu = x.to(device)`` with ``x`` kept, or a module's

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Optional
 
 import torch
 
@@ -73,7 +72,7 @@ def descent(lr: float, iterations: int, device: torch.device, seed: int) -> tupl
     return distances.tolist(), x.detach().cpu()
 
 
-def iterations_below(distances: list[float], threshold: float) -> Optional[int]:
+def iterations_below(distances: list[float], threshold: float) -> int | None:
     return next((k for k, d in enumerate(distances) if d < threshold), None)
 
 

@@ -9,7 +9,8 @@ import math
 import warnings
 import weakref
 from collections import Counter
-from typing import Any, Callable, Iterable, Optional, Sequence, TypeVar
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
 
 import torch
 from torch.utils.weak import WeakIdKeyDictionary
@@ -52,8 +53,8 @@ class watch:
         self,
         *targets: torch.Tensor | torch.nn.Module,
         on_finding: str = "warn",
-        model: Optional[torch.nn.Module] = None,
-        checks: Optional[Iterable[str]] = None,
+        model: torch.nn.Module | None = None,
+        checks: Iterable[str] | None = None,
     ) -> None:
         if on_finding not in ON_FINDING:
             raise ValueError(f"on_finding must be one of {', '.join(ON_FINDING)}, not {on_finding!r}")
@@ -80,7 +81,7 @@ class watch:
         # Also kept apart from their optimizers: one made inside a training function is gone by the
         # end of the watch, and its unused parameters are still worth reporting.
         self._optimizer_records: list[tuple[str, OptimizerRecord]] = []
-        self._step_starts: dict[int, tuple[Optional[int], Place]] = {}
+        self._step_starts: dict[int, tuple[int | None, Place]] = {}
         self._pending: dict[int, PendingAlias] = {}
         self._deferred_finite: list[tuple[torch.Tensor, list[weakref.ref], str, Place]] = []
         self._roots: list[weakref.ref] = []
@@ -89,9 +90,9 @@ class watch:
         self._nonfinite_loss = False
         self._reported: set[tuple[str, str, int, str]] = set()
         self._depth = 0
-        self._stack: Optional[contextlib.ExitStack] = None
+        self._stack: contextlib.ExitStack | None = None
 
-    def _adopt(self, target: torch.Tensor | torch.nn.Module, name: Optional[str], strict: bool) -> None:
+    def _adopt(self, target: torch.Tensor | torch.nn.Module, name: str | None, strict: bool) -> None:
         if isinstance(target, torch.nn.Module):
             prefix = name or type(target).__name__
             tensors = [(f"{prefix}.{n}", p) for n, p in target.named_parameters()]
@@ -105,7 +106,7 @@ class watch:
 
     # -- entering and leaving -------------------------------------------------------------------
 
-    def __enter__(self) -> "watch":
+    def __enter__(self) -> watch:
         self._depth += 1
         if self._depth > 1:
             return self
@@ -181,7 +182,7 @@ class watch:
             self._leaves[tensor] = state
         return state
 
-    def _count_update(self, state: LeafState, seq: Optional[int], how: str) -> None:
+    def _count_update(self, state: LeafState, seq: int | None, how: str) -> None:
         state.updates += 1
         if seq is not None and seq > state.update_seq:
             state.update_seq = seq
@@ -458,7 +459,7 @@ class watch:
         items = []
         for finite, refs, optimizer_name, place in self._deferred_finite:
             flags = finite.tolist()
-            bad = [ref() for ref, ok in zip(refs, flags) if not ok]
+            bad = [ref() for ref, ok in zip(refs, flags, strict=False) if not ok]
             names = [self._names.get(t) or describe(t) for t in bad if t is not None]
             if names:
                 items.append(checks.non_finite_gradient(optimizer_name, names, place))
@@ -483,7 +484,7 @@ def _forget(table: dict, key: int, ref: weakref.ref) -> None:
         del table[key]
 
 
-def _backward_place(record: Optional[RootRecord]) -> Optional[tuple[str, int]]:
+def _backward_place(record: RootRecord | None) -> tuple[str, int] | None:
     return (record.place.path, record.place.line) if record is not None else None
 
 

@@ -7,7 +7,8 @@ this module imports nothing heavy: torch comes in only when a test asks to be wa
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 

@@ -6,8 +6,8 @@ import os
 import runpy
 import sys
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from autograd_lint.finding import Finding
 

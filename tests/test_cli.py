@@ -26,9 +26,7 @@ BAD_REPORT = [
     "Found 2 problems (2 fixable with --fix).",
 ]
 # A loop that never clears its gradients: AGL002, whose fix is unsafe.
-LOOP = (
-    "import torch\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n    optimizer.step()\n"
-)
+LOOP = "import torch\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n    optimizer.step()\n"
 
 
 @pytest.fixture
@@ -218,8 +216,7 @@ def test_json_output(project):
 def test_github_annotations(project):
     result = run("--format", "github", "bad.py")
     assert lines(result.stdout)[1] == (
-        "::error file=bad.py,line=4,col=5,endLine=4,endColumn=48,"
-        f"title=AGL003 deprecated-variable::{MESSAGE}"
+        f"::error file=bad.py,line=4,col=5,endLine=4,endColumn=48,title=AGL003 deprecated-variable::{MESSAGE}"
     )
 
 
@@ -289,7 +286,9 @@ def test_rules_lists_the_catalog(project):
     assert line.split()[:4] == ["AGL003", "deprecated-variable", "safe", "fix"]
     assert "Flags every use of `torch.autograd.Variable`" in line
     rows = json.loads(run("rules", "--format", "json").stdout)
-    assert {"code": "AGL003", "name": "deprecated-variable", "fix": "safe"}.items() <= rows[[r["code"] for r in rows].index("AGL003")].items()
+    assert {"code": "AGL003", "name": "deprecated-variable", "fix": "safe"}.items() <= rows[
+        [r["code"] for r in rows].index("AGL003")
+    ].items()
 
 
 def test_explain_prints_the_fixed_sections_in_order():

@@ -19,9 +19,7 @@ TARGET = [1.0, 2.0, 3.0, 4.0, 5.0]
 
 
 def autograd_lint(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "autograd_lint", *args], capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([sys.executable, "-m", "autograd_lint", *args], capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +35,7 @@ def test_fixed_script_converges(fixed_script):
     namespace = runpy.run_path(str(fixed_script), run_name="__main__")
     history = namespace["history"]
     assert len(history) == 1000
-    assert all(later < earlier for earlier, later in zip(history, history[1:]))
+    assert all(later < earlier for earlier, later in zip(history, history[1:], strict=False))
     x = namespace["x"].detach()
     assert torch.allclose(x, torch.tensor(TARGET), atol=0.1)
 

@@ -10,8 +10,17 @@ from autograd_lint.finding import Edit, Finding, Fix
 from autograd_lint.formatters import render, render_error, render_statistics, summary_line
 
 
-def finding(line=2, column=5, end_line=2, end_column=9, code="AGL001", name="stale-graph",
-            message="m", path="t.py", applicability=None) -> Finding:
+def finding(
+    line=2,
+    column=5,
+    end_line=2,
+    end_column=9,
+    code="AGL001",
+    name="stale-graph",
+    message="m",
+    path="t.py",
+    applicability=None,
+) -> Finding:
     fix = Fix("do it", applicability, (Edit(0, 1, "y"),)) if applicability else None
     return Finding(code, name, message, path, line, column, end_line, end_column, fix)
 
@@ -35,7 +44,9 @@ def test_text_shows_the_source_line_with_carets_under_the_range():
 
 
 def test_a_range_over_several_lines_is_underlined_to_the_end_of_its_first_line():
-    text = render([finding(line=2, column=1, end_line=3, end_column=20)], "text", sources={"t.py": SOURCE}, summary=False)
+    text = render(
+        [finding(line=2, column=1, end_line=3, end_column=20)], "text", sources={"t.py": SOURCE}, summary=False
+    )
     assert text.splitlines()[1:] == ["for i in range(3):", "^" * 18]
 
 

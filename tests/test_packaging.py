@@ -24,7 +24,10 @@ def source_modules() -> set[str]:
             relative = module.relative_to(REPO_ROOT / folder)
             if "__pycache__" in relative.parts:
                 continue
-            if all((REPO_ROOT / folder / Path(*relative.parts[:i]) / "__init__.py").is_file() for i in range(len(relative.parts))):
+            if all(
+                (REPO_ROOT / folder / Path(*relative.parts[:i]) / "__init__.py").is_file()
+                for i in range(len(relative.parts))
+            ):
                 expected.add(f"{installed}/{relative.as_posix()}")
     return expected
 
@@ -36,7 +39,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
     shutil.copytree(
         REPO_ROOT,
         copy,
-        ignore=shutil.ignore_patterns(".git", "build", "dist", "*.egg-info", "__pycache__", ".venv", "venv", ".hypothesis"),
+        ignore=shutil.ignore_patterns(
+            ".git", "build", "dist", "*.egg-info", "__pycache__", ".venv", "venv", ".hypothesis"
+        ),
     )
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
@@ -53,7 +58,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
 def test_wheel_contains_every_package_and_module(wheel):
     names = set(wheel.namelist())
     expected = source_modules()
-    assert {"autograd_lint/__init__.py", "autograd_lint/rules/__init__.py", "autograd_lint/runtime/__init__.py"} <= expected
+    assert {
+        "autograd_lint/__init__.py",
+        "autograd_lint/rules/__init__.py",
+        "autograd_lint/runtime/__init__.py",
+    } <= expected
     assert sorted(expected - names) == []
 
 
@@ -68,9 +77,9 @@ def test_wheel_declares_the_command_and_its_dependencies(wheel):
 
 
 def test_importing_the_runtime_folder_by_its_folder_name_fails_clearly():
-    completed = subprocess.run(
-        [sys.executable, "-c", "import runtime"], cwd=REPO_ROOT, capture_output=True, text=True
-    )
+    completed = subprocess.run([sys.executable, "-c", "import runtime"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert completed.returncode == 1
     last = completed.stderr.strip().splitlines()[-1]
-    assert last.startswith("ImportError: this folder is installed as 'autograd_lint.runtime'; import that instead of 'runtime'")
+    assert last.startswith(
+        "ImportError: this folder is installed as 'autograd_lint.runtime'; import that instead of 'runtime'"
+    )

@@ -18,7 +18,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 def test_hook_fails_on_a_mistake_and_passes_on_clean_code(tmp_path: Path):
     user_repo = tmp_path / "user"
     user_repo.mkdir()
-    (user_repo / "bad.py").write_text("import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(1))\n")
+    (user_repo / "bad.py").write_text(
+        "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(1))\n"
+    )
     (user_repo / "good.py").write_text("import torch\nx = torch.ones(1)\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")

@@ -63,7 +63,9 @@ def test_the_script_gets_its_own_argv_path_and_main_guard(tmp_path: Path) -> Non
         ("sys.exit(0)", 1, None),  # a success leaves the verdict to the findings
     ],
 )
-def test_system_exit_passes_through_and_the_report_still_comes(tmp_path: Path, ending: str, status: int, first_line) -> None:
+def test_system_exit_passes_through_and_the_report_still_comes(
+    tmp_path: Path, ending: str, status: int, first_line
+) -> None:
     source = (FIXTURES / "forgot_zero_grad.py").read_text() + f"import sys\n{ending}\n"
     result = invoke(script(tmp_path, source))
     assert result.exit_code == status
@@ -119,15 +121,26 @@ def test_without_torch_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setitem(sys.modules, "torch", None)  # find_spec then answers "not installed"
     result = invoke(str(FIXTURES / "standard_loop.py"))
     assert result.exit_code == 2
-    assert result.stderr == "autograd-lint: error: autograd-lint run needs torch: pip install 'autograd-lint[runtime]'\n"
+    assert (
+        result.stderr == "autograd-lint: error: autograd-lint run needs torch: pip install 'autograd-lint[runtime]'\n"
+    )
 
 
 def test_the_installed_command_end_to_end(tmp_path: Path) -> None:
     # The report goes to --output: stderr is shared with the script and with torch's own warnings.
     report = tmp_path / "report.json"
     completed = subprocess.run(
-        [sys.executable, "-m", "autograd_lint", "run", "--format", "json", "--output", str(report),
-         str(FIXTURES / "moved_parameter.py")],
+        [
+            sys.executable,
+            "-m",
+            "autograd_lint",
+            "run",
+            "--format",
+            "json",
+            "--output",
+            str(report),
+            str(FIXTURES / "moved_parameter.py"),
+        ],
         capture_output=True,
         text=True,
         timeout=120,

@@ -24,8 +24,15 @@ def test_the_fixtures_cover_every_runtime_check_and_the_silent_loops() -> None:
     codes = {code for script in SCRIPTS for _, code in expected_findings(script)}
     assert codes == {"AGL001", "AGL002", "AGL006", "AGL007", "AGL101", "AGL102"}
     silent = {s.stem for s in SCRIPTS if not expected_findings(s)}
-    assert {"standard_loop", "gradient_accumulation", "dcgan", "lbfgs_closure", "two_losses_retain_graph",
-            "manual_sgd", "checkpointing"} <= silent
+    assert {
+        "standard_loop",
+        "gradient_accumulation",
+        "dcgan",
+        "lbfgs_closure",
+        "two_losses_retain_graph",
+        "manual_sgd",
+        "checkpointing",
+    } <= silent
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])

@@ -13,16 +13,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import torch.optim.optimizer as optimizer_module  # noqa: E402
-
 from autograd_lint.runtime import (  # noqa: E402
     ALL_CHECKS,
     AutogradLintError,
     AutogradLintWarning,
     MissingZeroGradWarning,
     StaleGraphWarning,
+    checks,  # noqa: E402
     watch,
 )
-from autograd_lint.runtime import checks  # noqa: E402
 
 NEWCOMER = """
 import torch
@@ -66,7 +65,9 @@ def test_warn_mode_warns_once_per_check_at_the_users_backward_line(tmp_path: Pat
     assert sorted(w.category.__name__ for w in ours) == ["MissingZeroGradWarning", "StaleGraphWarning"]
     assert {(w.filename, w.lineno) for w in ours} == {(str(script), marks["backward"])}
     stale = next(w for w in ours if w.category is StaleGraphWarning)
-    assert str(stale.message).startswith("backward runs through a graph built before x was updated (through .data at line 8)")
+    assert str(stale.message).startswith(
+        "backward runs through a graph built before x was updated (through .data at line 8)"
+    )
 
 
 def test_a_warnings_filter_turns_one_check_into_an_error(tmp_path: Path) -> None:
@@ -96,7 +97,12 @@ def test_raise_mode_stops_at_the_first_finding_before_the_stale_backward_runs(tm
     with pytest.raises(AutogradLintError) as raised:
         run(script, on_finding="raise")
     finding = raised.value.finding
-    assert (finding.code, finding.name, finding.path, finding.line) == ("AGL001", "stale-graph", str(script), marks["backward"])
+    assert (finding.code, finding.name, finding.path, finding.line) == (
+        "AGL001",
+        "stale-graph",
+        str(script),
+        marks["backward"],
+    )
     assert isinstance(raised.value, AssertionError)
     assert "AGL001 stale-graph: backward runs through" in str(raised.value)
 
@@ -356,12 +362,14 @@ def test_an_unused_parameter_is_reported_after_enough_steps_without_waiting_for_
     used, unused = torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.SGD([used, unused], lr=0.1)
     with watch(on_finding="collect") as monitor:
-        for step in range(checks.UNUSED_AFTER_STEPS):
+        for _step in range(checks.UNUSED_AFTER_STEPS):
             optimizer.zero_grad()
             (used * 2).sum().backward()
             optimizer.step()
         assert [f.code for f in monitor.findings] == ["AGL102"]
-        assert monitor.findings[0].message.startswith(f"unused (held by SGD) never received a gradient in {checks.UNUSED_AFTER_STEPS} steps")
+        assert monitor.findings[0].message.startswith(
+            f"unused (held by SGD) never received a gradient in {checks.UNUSED_AFTER_STEPS} steps"
+        )
 
 
 def test_model_lends_names_to_its_parameters() -> None:

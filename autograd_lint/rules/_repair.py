@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from ..analysis import dotted_name
@@ -12,7 +10,7 @@ from ..context import FileContext, PendingFix, ReplaceStatement
 
 def no_grad_update(
     context: FileContext, statement: cst.CSTNode, update: str, parameter: cst.BaseExpression, description: str
-) -> Optional[PendingFix]:
+) -> PendingFix | None:
     """Replace ``statement`` by ``update`` under ``torch.no_grad()``, followed by
     ``parameter.grad = None`` when the loop around it clears nothing itself."""
     torch = context.torch_alias()

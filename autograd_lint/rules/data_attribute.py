@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import libcst as cst
 
@@ -190,7 +190,7 @@ class DataAttribute(Rule):
 
     # --- fixes ---
 
-    def _fix(self, node: cst.Attribute, usage: str) -> Optional[PendingFix]:
+    def _fix(self, node: cst.Attribute, usage: str) -> PendingFix | None:
         module = self.context.module
         receiver = module.code_for_node(node.value)
         is_grad = (isinstance(node.value, cst.Attribute) and node.value.attr.value == "grad") or (
@@ -229,7 +229,7 @@ class DataAttribute(Rule):
         name = dotted_name(receiver)
         return name is not None and ("loss" in name.rsplit(".", 1)[-1].lower() or name in self.context.backward_targets)
 
-    def _lone_statement(self, node: cst.CSTNode) -> Optional[cst.SimpleStatementLine]:
+    def _lone_statement(self, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
         """The line holding ``node`` when it is the line's only statement, in a block."""
         statement = self.context.statement_of(node)
         if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
@@ -244,7 +244,7 @@ class DataAttribute(Rule):
         call = self.context.parent(self.context.parent(node))
         return isinstance(expression, cst.Expr) and expression.value is call
 
-    def _wrap_in_no_grad(self, statement: cst.SimpleStatementLine, code: str) -> Optional[str]:
+    def _wrap_in_no_grad(self, statement: cst.SimpleStatementLine, code: str) -> str | None:
         imports = self.context.imports
         torch = imports.local_name("torch")
         no_grad = f"{torch}.no_grad()" if torch is not None else None

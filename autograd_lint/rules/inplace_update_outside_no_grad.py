@@ -49,8 +49,7 @@ class InplaceUpdateOutsideNoGrad(Rule):
     code: ClassVar[str] = "AGL011"
     name: ClassVar[str] = "inplace-update-outside-no-grad"
     message: ClassVar[str] = (
-        "`{name}` is updated in place from its gradient while autograd records; "
-        "do the update under `torch.no_grad()`"
+        "`{name}` is updated in place from its gradient while autograd records; do the update under `torch.no_grad()`"
     )
     fix_applicability = "unsafe"
     triggers = ("grad",)
@@ -102,7 +101,11 @@ class InplaceUpdateOutsideNoGrad(Rule):
             if name is None or _through_data_or_grad(node):
                 continue
             statement = context.statement_of(node)
-            update = context.module.code_for_node(statement.body[0]) if isinstance(statement, cst.SimpleStatementLine) else ""
+            update = (
+                context.module.code_for_node(statement.body[0])
+                if isinstance(statement, cst.SimpleStatementLine)
+                else ""
+            )
             fix = no_grad_update(context, statement, update, target, "Update under no_grad") if update else None
             self.report(node, self.message.format(name=name), fix)
 

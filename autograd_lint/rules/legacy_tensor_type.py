@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import libcst as cst
 
@@ -160,7 +160,7 @@ class LegacyTensorType(Rule):
         else:
             self.report(node, _REFERENCE_MESSAGE.format(name=qualified, dtype=dtype))
 
-    def _constructor_fix(self, call: cst.Call, dtype: str, on_cuda: bool) -> Optional[PendingFix]:
+    def _constructor_fix(self, call: cst.Call, dtype: str, on_cuda: bool) -> PendingFix | None:
         torch = self.context.imports.local_name("torch")
         if torch is None or any(arg.keyword is not None or arg.star for arg in call.args):
             return None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import ClassVar, Iterator, Optional
+from collections.abc import Iterator
+from typing import ClassVar
 
 import libcst as cst
 
@@ -114,7 +115,7 @@ class LossKeptWithGraph(Rule):
                 self.report(name, self.message.format(name=name.value), fix)
 
 
-def _accumulations(context: FileContext, loop: Loop, losses: set[str]) -> Iterator[tuple[Optional[str], cst.Name]]:
+def _accumulations(context: FileContext, loop: Loop, losses: set[str]) -> Iterator[tuple[str | None, cst.Name]]:
     """Running totals and lists that receive a loss tensor, in loop order. A loss
     rebound to a plain value (``loss = loss.item()``) no longer counts; a sum taken
     under ``no_grad`` holds no graph (a list still holds the tensor, graph and all)."""
@@ -166,7 +167,7 @@ def _bare_losses(node: cst.BaseExpression, losses: set[str]) -> Iterator[cst.Nam
         yield from _bare_losses(node.expression, losses)
 
 
-def _detach(context: FileContext, loop: Loop, accumulator: Optional[str], name: cst.Name) -> PendingFix:
+def _detach(context: FileContext, loop: Loop, accumulator: str | None, name: cst.Name) -> PendingFix:
     start = context.assignment_before(accumulator, loop) if accumulator else None
     method = "item" if isinstance(start, _NUMBERS) else "detach"
     return PendingFix(f"Keep `{name.value}.{method}()`", "unsafe", (Replace(name, f"{name.value}.{method}()"),))

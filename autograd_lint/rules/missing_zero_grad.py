@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import libcst as cst
 
@@ -151,7 +151,7 @@ def _passes_closure(call: cst.CSTNode) -> bool:
     return "scaler" not in receiver and any(a.keyword is None or a.keyword.value == "closure" for a in call.args)
 
 
-def _clearing(context: FileContext, loop: Loop, update: Event) -> tuple[str, Optional[PendingFix]]:
+def _clearing(context: FileContext, loop: Loop, update: Event) -> tuple[str, PendingFix | None]:
     target = context.module.code_for_node(update.target) if update.target is not None else "optimizer"
     if update.kind == "step":
         suggestion = f"{target}.zero_grad()"

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import libcst as cst
 
@@ -14,7 +14,12 @@ _CASTS = frozenset({"to", "cuda", "cpu", "double", "float", "half", "bfloat16", 
 _NEW_METHODS = frozenset({"new_tensor", "new_zeros", "new_ones", "new_empty", "new_full"})
 
 _DIFFERENTIATE = frozenset(
-    {"torch.autograd.grad", "torch.autograd.gradcheck", "torch.autograd.gradgradcheck", "torch.autograd.functional.jacobian"}
+    {
+        "torch.autograd.grad",
+        "torch.autograd.gradcheck",
+        "torch.autograd.gradgradcheck",
+        "torch.autograd.functional.jacobian",
+    }
 )
 
 _CHAIN_MESSAGE = (
@@ -133,7 +138,7 @@ class NonLeafParameter(Rule):
         self.leaves: set[tuple[cst.CSTNode, str]] = set()
         # Names differentiated with `torch.autograd.grad`/`gradcheck` per scope: they need no `.grad`.
         self.differentiated: set[tuple[cst.CSTNode, str]] = set()
-        self.pending: list[tuple[cst.CSTNode, Optional[tuple[cst.CSTNode, str]], str, Optional[PendingFix]]] = []
+        self.pending: list[tuple[cst.CSTNode, tuple[cst.CSTNode, str] | None, str, PendingFix | None]] = []
 
     def visit_Call(self, node: cst.Call) -> None:
         qualified = self.context.qualified(node.func)
@@ -179,7 +184,7 @@ class NonLeafParameter(Rule):
             self.context.module,
         )
 
-    def _bound_name(self, value: cst.CSTNode) -> Optional[tuple[cst.CSTNode, str]]:
+    def _bound_name(self, value: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
         """``(scope, name)`` when ``value`` is what ``name = value`` assigns."""
         assign = self.context.parent(value)
         if isinstance(assign, cst.Assign) and assign.value is value and len(assign.targets) == 1:
@@ -198,7 +203,7 @@ class NonLeafParameter(Rule):
         elif isinstance(target, cst.Tuple) and isinstance(node.value, cst.Tuple):
             names, values = target.elements, node.value.elements
             if len(names) == len(values):
-                for name, value in zip(names, values):
+                for name, value in zip(names, values, strict=False):
                     if isinstance(name.value, cst.Name) and not isinstance(name, cst.StarredElement):
                         self._bind(scope, name.value.value, value.value)
 
@@ -220,7 +225,7 @@ class NonLeafParameter(Rule):
 
     # --- what makes a leaf that requires grad ---
 
-    def _leaf_kind(self, call: cst.Call, qualified: Optional[str] = None) -> Optional[str]:
+    def _leaf_kind(self, call: cst.Call, qualified: str | None = None) -> str | None:
         func = call.func
         if qualified is None:
             qualified = self.context.qualified(func)
@@ -242,7 +247,7 @@ class NonLeafParameter(Rule):
 
     # --- the fix: cast first, then require grad ---
 
-    def _fix(self, leaf: cst.Call, kind: str, casts: list[cst.Call]) -> Optional[PendingFix]:
+    def _fix(self, leaf: cst.Call, kind: str, casts: list[cst.Call]) -> PendingFix | None:
         def recast(base: cst.BaseExpression) -> cst.BaseExpression:
             for cast in casts:
                 base = cast.with_changes(func=cast.func.with_changes(value=base), lpar=[], rpar=[])
@@ -273,7 +278,7 @@ class NonLeafParameter(Rule):
         return PendingFix("Cast before making the tensor require grad", "unsafe", (Replace(casts[-1], code),))
 
 
-def _cast_of_name(value: cst.BaseExpression, name: str) -> Optional[str]:
+def _cast_of_name(value: cst.BaseExpression, name: str) -> str | None:
     """``w.cuda()`` / ``w.to(d).float()`` for ``name`` ``w``: the first cast, else ``None``."""
     casts: list[str] = []
     while isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):

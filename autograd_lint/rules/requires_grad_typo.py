@@ -13,7 +13,22 @@ from ..rule import Invalid, Rule
 _TENSOR_METHODS = frozenset({"new_tensor", "new_zeros", "new_ones", "new_empty", "new_full", "to"})
 # Objects that hold a script's own settings, whose fields are named as the user likes.
 _SETTINGS_OBJECTS = frozenset(
-    {"self", "cls", "args", "opt", "opts", "options", "config", "cfg", "conf", "hparams", "hp", "flags", "FLAGS", "params"}
+    {
+        "self",
+        "cls",
+        "args",
+        "opt",
+        "opts",
+        "options",
+        "config",
+        "cfg",
+        "conf",
+        "hparams",
+        "hp",
+        "flags",
+        "FLAGS",
+        "params",
+    }
 )
 _CORRECT = frozenset({"requires_grad", "requires_grad_"})
 
@@ -172,11 +187,7 @@ class RequiresGradTypo(Rule):
                 continue
             correct = "requires_grad_" if is_method else "requires_grad"
             fix = PendingFix(f"Rename to `{correct}`", "unsafe" if written else "safe", (Replace(node.attr, correct),))
-            consequence = (
-                "; this sets a plain Python attribute and leaves `requires_grad` unchanged"
-                if written
-                else ""
-            )
+            consequence = "; this sets a plain Python attribute and leaves `requires_grad` unchanged" if written else ""
             self.report(node, self.message.format(word=node.attr.value, correct=correct, consequence=consequence), fix)
 
     def _is_torch_call(self, call: cst.Call) -> bool:

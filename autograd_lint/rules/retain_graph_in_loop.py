@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-
 from ..analysis import is_true, keyword, without_argument
 from ..context import PendingFix, Replace
 from ..rule import Invalid, Rule

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import libcst as cst
 
@@ -107,7 +107,7 @@ class StaleGraph(Rule):
     def finish(self) -> None:
         context = self.context
         for loop in context.loops:
-            bound: Optional[set[str]] = None
+            bound: set[str] | None = None
             for _, event in context.own_backwards(loop):
                 if not isinstance(event.target, cst.Name):
                     continue
@@ -119,10 +119,12 @@ class StaleGraph(Rule):
                 value = context.assignment_before(name, loop)
                 if value is None or isinstance(value, _PLAIN_VALUES):
                     continue
-                self.report(event.node, self.message.format(name=name), _move_into_loop(context, loop, event.node, name))
+                self.report(
+                    event.node, self.message.format(name=name), _move_into_loop(context, loop, event.node, name)
+                )
 
 
-def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: str) -> Optional[PendingFix]:
+def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: str) -> PendingFix | None:
     """Move ``name = ...`` from just before the loop to just before the backward."""
     block = context.parent(loop)
     body = list(getattr(block, "body", ()))
@@ -136,7 +138,9 @@ def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: 
         small = statement.body[0]
         if not isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Expr)):
             break
-        if isinstance(small, cst.Assign) and [t.target for t in small.targets if isinstance(t.target, cst.Name) and t.target.value == name]:
+        if isinstance(small, cst.Assign) and [
+            t.target for t in small.targets if isinstance(t.target, cst.Name) and t.target.value == name
+        ]:
             if len(small.targets) == 1:
                 assignment = statement
             break
@@ -154,5 +158,3 @@ def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: 
     if retain is not None:
         edits.append(Replace(backward, context.module.code_for_node(without_argument(backward, retain))))
     return PendingFix(f"Compute `{name}` inside the loop", "unsafe", tuple(edits))
-
-

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import ClassVar, Optional
+from typing import ClassVar
 
 import libcst as cst
 
@@ -75,11 +75,9 @@ class VolatileFlag(Rule):
             unsafe=True,
         ),
         Invalid(
-            "import torch\nimport torch.autograd as ag\n"
-            "v = ag.Variable(\n    torch.zeros(3),\n    volatile=True,\n)\n",
+            "import torch\nimport torch.autograd as ag\nv = ag.Variable(\n    torch.zeros(3),\n    volatile=True,\n)\n",
             lines=(5,),
-            fixed="import torch\nimport torch.autograd as ag\n"
-            "v = ag.Variable(\n    torch.zeros(3),\n)\n",
+            fixed="import torch\nimport torch.autograd as ag\nv = ag.Variable(\n    torch.zeros(3),\n)\n",
             unsafe=True,
         ),
         Invalid(
@@ -119,7 +117,7 @@ class VolatileFlag(Rule):
             return False
         return self.context.is_tensor(receiver)
 
-    def _remove_fix(self, assign: cst.Assign) -> Optional[PendingFix]:
+    def _remove_fix(self, assign: cst.Assign) -> PendingFix | None:
         statement = self.context.parent(assign)
         if len(assign.targets) != 1 or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
             return None

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from typing import ClassVar, Iterable, Optional
+from collections.abc import Iterable
+from typing import ClassVar
 
 import libcst as cst
 
@@ -130,7 +131,7 @@ def _exits_after(context: FileContext, node: cst.CSTNode) -> bool:
     return False
 
 
-def _move_after(context: FileContext, clear: Event, step: Event) -> Optional[PendingFix]:
+def _move_after(context: FileContext, clear: Event, step: Event) -> PendingFix | None:
     if clear.via is not None or step.via is not None:
         return None
     clearing = context.statement_of(clear.node)
