@@ -465,12 +465,12 @@ def rules(fmt: str) -> None:
     if fmt == "json":
         import json
 
-        rows = [{"code": r.code, "name": r.name, "fix": r.fix_applicability, "summary": r.summary()} for r in catalog]
+        rows = [{"code": r.code, "name": r.name, "fix": r.fix_label() or None, "summary": r.summary()} for r in catalog]
         click.echo(json.dumps(rows, indent=2))
         return
     width = max((len(r.name) for r in catalog), default=0)
     for rule in catalog:
-        fixable = f"{rule.fix_applicability} fix" if rule.fix_applicability else "no fix"
+        fixable = f"{rule.fix_label()} fix" if rule.fix_safety else "no fix"
         click.echo(f"{rule.code}  {rule.name:<{width}}  {fixable:<10}  {rule.summary()}")
 
 
@@ -486,7 +486,8 @@ def explain(rule: str) -> None:
     fix = {
         "safe": "safe (autograd-lint --fix)",
         "unsafe": "unsafe (autograd-lint --fix --unsafe-fixes)",
-    }.get(found.fix_applicability or "", "none")
+        "safe/unsafe": "safe or unsafe by shape (see Fix safety)",
+    }.get(found.fix_label(), "none")
     out = [f"# {found.code} {found.name}", "", f"Fix: {fix}", ""]
     ordered = [s for s in DOC_SECTIONS if s in docs] + [s for s in docs if s not in DOC_SECTIONS]
     for section in ordered:

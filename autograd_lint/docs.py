@@ -17,8 +17,7 @@ END = "<!-- rules-table:end -->"
 def rules_table() -> str:
     rows = ["| code | name | fix | what it flags |", "|---|---|---|---|"]
     for rule in all_rules():
-        fix = rule.fix_applicability or ""
-        rows.append(f"| {rule.code} | `{rule.name}` | {fix} | {rule.summary()} |")
+        rows.append(f"| {rule.code} | `{rule.name}` | {rule.fix_label()} | {rule.summary()} |")
     return "\n".join(rows)
 
 

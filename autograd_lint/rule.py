@@ -11,11 +11,21 @@ from typing import TYPE_CHECKING, ClassVar
 import libcst as cst
 
 from .finding import Applicability
+from .fixes import PendingFix
 
 if TYPE_CHECKING:
-    from .context import FileContext, PendingFix
+    from .context import FileContext
 
-DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Known false positives")
+DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Known false positives", "Fix safety")
+
+
+@dataclass(frozen=True)
+class Report:
+    """What a rule said during one check, before positions and suppressions are applied."""
+
+    node: cst.CSTNode
+    message: str
+    fix: PendingFix | None
 
 
 @dataclass(frozen=True)
@@ -33,14 +43,15 @@ class Invalid:
 
 
 class Rule:
-    """A check over one file. Subclasses define ``visit_<Node>`` / ``leave_<Node>``
-    methods named after libcst node classes; the engine calls them during its single
-    walk over the tree, with ``self.context`` holding the shared analysis."""
+    """A check over one file. Subclasses define ``visit_<Node>`` / ``leave_<Node>`` methods named
+    after libcst node classes and an optional ``finish``. The engine calls them in source order
+    once the file's facts are complete, so ``self.context`` answers every question in full."""
 
     code: ClassVar[str]
     name: ClassVar[str]
     message: ClassVar[str]
-    fix_applicability: ClassVar[Applicability | None] = None
+    # The kinds of fix this rule may offer; each fix states its own (``PendingFix.applicability``).
+    fix_safety: ClassVar[frozenset[Applicability]] = frozenset()
     # Words one of which the text must contain for the rule to fire (a cheap pre-check).
     triggers: ClassVar[tuple[str, ...]] = ()
     VALID: ClassVar[Sequence[str]] = ()
@@ -48,6 +59,7 @@ class Rule:
 
     def __init__(self, context: FileContext) -> None:
         self.context = context
+        self.reports: list[Report] = []
 
     def report(
         self,
@@ -55,15 +67,20 @@ class Rule:
         message: str | None = None,
         fix: PendingFix | None = None,
     ) -> None:
-        self.context.report(self, node, message or self.message, fix)
+        self.reports.append(Report(node, message or self.message, fix))
 
     def finish(self) -> None:
-        """Called once after the walk, for rules that decide at the end of the file."""
+        """Called once after the visits, for rules that decide over the whole file."""
 
     @classmethod
     def docs(cls) -> dict[str, str]:
         """The rule's documentation, split into its fixed sections."""
         return parse_doc_sections(inspect.getdoc(cls) or "")
+
+    @classmethod
+    def fix_label(cls) -> str:
+        """``safe``, ``unsafe``, ``safe/unsafe`` (it depends on the shape) or ``""`` (no fix)."""
+        return "/".join(kind for kind in ("safe", "unsafe") if kind in cls.fix_safety)
 
     @classmethod
     def summary(cls) -> str:

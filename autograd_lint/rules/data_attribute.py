@@ -4,9 +4,9 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import dotted_name, terminal_name
-from ..context import PendingFix, Replace
+from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
+from ..syntax import dotted_name, terminal_name
 
 # Receivers whose `.data` is a field of their own (a dataset's samples, a config value),
 # unless the file shows them to be tensors.
@@ -61,7 +61,7 @@ class DataAttribute(Rule):
     purpose to hide an update from autograd (some optimizers and weight-sharing
     tricks) should say so with `# noqa: AGL004`.
 
-    ## Fix
+    ## Fix safety
     Safe where the meaning is unchanged: `x.grad.data` becomes `x.grad`,
     `loss.data[0]` and `loss.data.item()` become `loss.item()`, and an in-place update
     already under `torch.no_grad()` drops `.data`. Unsafe elsewhere: an update
@@ -76,7 +76,7 @@ class DataAttribute(Rule):
         "autograd cannot see through `.data`; use `.detach()` for a value, "
         "or update the tensor itself under `torch.no_grad()`"
     )
-    fix_applicability = "unsafe"
+    fix_safety = frozenset({"safe", "unsafe"})
     triggers = (".data",)
 
     VALID = (
@@ -149,9 +149,9 @@ class DataAttribute(Rule):
     # --- what the `.data` is used for ---
 
     def _usage(self, node: cst.Attribute) -> str:
-        parent = self.context.parent(node)
+        parent = self.context.tree.parent(node)
         if isinstance(parent, cst.Attribute) and parent.value is node:
-            call = self.context.parent(parent)
+            call = self.context.tree.parent(parent)
             if isinstance(call, cst.Call) and call.func is parent:
                 method = parent.attr.value
                 if method == "item" and not call.args:
@@ -163,7 +163,7 @@ class DataAttribute(Rule):
         if isinstance(parent, cst.AugAssign) and parent.target is node:
             return "augassign"
         if isinstance(parent, cst.Subscript) and parent.value is node:
-            holder = self.context.parent(parent)
+            holder = self.context.tree.parent(parent)
             if isinstance(holder, cst.AssignTarget) or (isinstance(holder, cst.AugAssign) and holder.target is parent):
                 return "item_assign"
             if _is_index_zero(parent):
@@ -172,16 +172,18 @@ class DataAttribute(Rule):
 
     def _is_init_argument(self, node: cst.Attribute) -> bool:
         """``nn.init.normal_(m.weight.data)``: ``nn.init`` already works without recording."""
-        arg = self.context.parent(node)
-        call = self.context.parent(arg) if isinstance(arg, cst.Arg) else None
-        return isinstance(call, cst.Call) and (self.context.qualified(call.func) or "").startswith("torch.nn.init.")
+        arg = self.context.tree.parent(node)
+        call = self.context.tree.parent(arg) if isinstance(arg, cst.Arg) else None
+        return isinstance(call, cst.Call) and (self.context.imports.qualified(call.func) or "").startswith(
+            "torch.nn.init."
+        )
 
     def _is_tensor(self, receiver: cst.BaseExpression, usage: str) -> bool:
-        if self.context.qualified(receiver) is not None:
+        if self.context.imports.qualified(receiver) is not None:
             return False  # a torch module such as `torch.utils.data`
         if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls"):
             return False  # an object's own field, even in a class that calls `self.backward()`
-        if self.context.is_tensor(receiver):
+        if self.context.torch.is_tensor(receiver):
             return True
         if usage not in ("inplace", "item"):
             return False
@@ -194,12 +196,12 @@ class DataAttribute(Rule):
         module = self.context.module
         receiver = module.code_for_node(node.value)
         is_grad = (isinstance(node.value, cst.Attribute) and node.value.attr.value == "grad") or (
-            dotted_name(node.value) in self.context.grad_aliases
+            dotted_name(node.value) in self.context.facts.grad_aliases
         )
         if usage == "item" or (is_grad and usage not in ("assign", "item_assign")):
             return PendingFix(_DROP, "safe", (Replace(node, receiver),))
         if usage == "index_zero" and self._is_scalar(node.value):
-            return PendingFix("Use `.item()`", "safe", (Replace(self.context.parent(node), f"{receiver}.item()"),))
+            return PendingFix("Use `.item()`", "safe", (Replace(self.context.tree.parent(node), f"{receiver}.item()"),))
         if usage in ("read", "index_zero"):
             return PendingFix(_DETACH, "unsafe", (Replace(node, f"{receiver}.detach()"),))
         # An update through `.data`.
@@ -210,7 +212,7 @@ class DataAttribute(Rule):
             update = f"{receiver}.copy_({module.code_for_node(statement.body[0].value)})"
         else:
             update = None
-        if self.context.in_no_grad(node):
+        if self.context.torch.in_no_grad(node):
             if update is not None:
                 return PendingFix(_NO_GRAD, "unsafe", (Replace(statement.body[0], update),))
             return PendingFix(_DROP, "safe", (Replace(node, receiver),))
@@ -227,21 +229,23 @@ class DataAttribute(Rule):
     def _is_scalar(self, receiver: cst.BaseExpression) -> bool:
         """A loss: the value that ``x.data[0]`` read in PyTorch 0.3 and ``x.item()`` reads now."""
         name = dotted_name(receiver)
-        return name is not None and ("loss" in name.rsplit(".", 1)[-1].lower() or name in self.context.backward_targets)
+        return name is not None and (
+            "loss" in name.rsplit(".", 1)[-1].lower() or name in self.context.facts.backward_targets
+        )
 
     def _lone_statement(self, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
         """The line holding ``node`` when it is the line's only statement, in a block."""
-        statement = self.context.statement_of(node)
+        statement = self.context.tree.statement_of(node)
         if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
             return None
-        if not isinstance(self.context.parent(statement), (cst.IndentedBlock, cst.Module)):
+        if not isinstance(self.context.tree.parent(statement), (cst.IndentedBlock, cst.Module)):
             return None
         return statement
 
     def _is_statement_call(self, node: cst.Attribute, statement: cst.SimpleStatementLine) -> bool:
         """``x.data.op_(...)`` is the whole statement, not part of a larger expression."""
         expression = statement.body[0]
-        call = self.context.parent(self.context.parent(node))
+        call = self.context.tree.parent(self.context.tree.parent(node))
         return isinstance(expression, cst.Expr) and expression.value is call
 
     def _wrap_in_no_grad(self, statement: cst.SimpleStatementLine, code: str) -> str | None:
@@ -256,7 +260,7 @@ class DataAttribute(Rule):
         module = self.context.module
         levels = [
             module.default_indent if block.indent is None else block.indent
-            for block in self.context.ancestors(statement)
+            for block in self.context.tree.ancestors(statement)
             if isinstance(block, cst.IndentedBlock)
         ]
         # The new level repeats the innermost block's own step (the file's default at top level).

@@ -4,9 +4,11 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import CANONICAL, dotted_name, is_true, keyword, keyword_argument
-from ..context import TENSOR_FACTORIES, PendingFix, RemoveStatement, Replace
+from ..fixes import PendingFix, RemoveStatement, Replace
+from ..imports import CANONICAL
 from ..rule import Invalid, Rule
+from ..semantics import TENSOR_FACTORIES
+from ..syntax import dotted_name, is_true, keyword, keyword_argument
 
 
 class DeprecatedVariable(Rule):
@@ -39,7 +41,7 @@ class DeprecatedVariable(Rule):
     None known: the name is resolved through the file's imports, so a `Variable` of
     another library (TensorFlow, MXNet) is not reported.
 
-    ## Fix
+    ## Fix safety
     Safe. `Variable(t)` becomes `t` (`t.detach()` when `t` is known to require grad),
     `Variable(t, requires_grad=True)` becomes a new leaf with the same values
     (`torch.rand(5, requires_grad=True)` for a factory call, else
@@ -49,7 +51,7 @@ class DeprecatedVariable(Rule):
     code: ClassVar[str] = "AGL003"
     name: ClassVar[str] = "deprecated-variable"
     message: ClassVar[str] = "`torch.autograd.Variable` is deprecated; use tensors directly"
-    fix_applicability = "safe"
+    fix_safety = frozenset({"safe"})
     triggers = ("Variable",)
 
     VALID = (
@@ -96,19 +98,19 @@ class DeprecatedVariable(Rule):
             if module is not None and isinstance(alias.name, cst.Name):
                 full = CANONICAL.get(f"{module}.{alias.name.value}", f"{module}.{alias.name.value}")
                 if _is_variable(full):
-                    self.imports.append((self.context.statement_of(node), node, alias))
+                    self.imports.append((self.context.tree.statement_of(node), node, alias))
 
     def visit_Name(self, node: cst.Name) -> None:
         if node.value in self.context.imports.names and self._is_use(node):
-            if _is_variable(self.context.qualified(node) or ""):
+            if _is_variable(self.context.imports.qualified(node) or ""):
                 self.uses.append(node)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
-        if node.attr.value == "Variable" and _is_variable(self.context.qualified(node) or ""):
+        if node.attr.value == "Variable" and _is_variable(self.context.imports.qualified(node) or ""):
             self.uses.append(node)
 
     def _is_use(self, node: cst.Name) -> bool:
-        parent = self.context.parent(node)
+        parent = self.context.tree.parent(node)
         if isinstance(parent, cst.Attribute) and parent.attr is node:
             return False
         if isinstance(parent, cst.Attribute) and parent.value is node:
@@ -117,7 +119,7 @@ class DeprecatedVariable(Rule):
 
     def finish(self) -> None:
         for use in self.uses:
-            call = self.context.parent(use)
+            call = self.context.tree.parent(use)
             fix = None
             if isinstance(call, cst.Call) and call.func is use:
                 fix = self._call_fix(call)
@@ -145,7 +147,7 @@ class DeprecatedVariable(Rule):
         if flag is not None and is_true(flag.value):
             if (
                 isinstance(data, cst.Call)
-                and self.context.qualified(data.func) in TENSOR_FACTORIES
+                and self.context.imports.qualified(data.func) in TENSOR_FACTORIES
                 and keyword(data, "requires_grad") is None
                 and data.args
             ):
@@ -158,7 +160,7 @@ class DeprecatedVariable(Rule):
                 replacement = f"{code}.detach().requires_grad_()"
         elif flag is not None and not (isinstance(flag.value, cst.Name) and flag.value.value == "False"):
             return None
-        elif isinstance(data, cst.Name) and data.value in self.context.requires_grad_names:
+        elif isinstance(data, cst.Name) and data.value in self.context.facts.requires_grad_names:
             replacement = f"{code}.detach()"
         else:
             replacement = code

@@ -4,8 +4,8 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import dotted_name, walk
 from ..rule import Invalid, Rule
+from ..syntax import dotted_name, walk
 from ._repair import no_grad_update
 
 
@@ -41,7 +41,7 @@ class InplaceUpdateOutsideNoGrad(Rule):
     file is understood; one called from another module is not, so decorate it with
     `@torch.no_grad()`.
 
-    ## Fix
+    ## Fix safety
     Unsafe: the update is wrapped in `with torch.no_grad():`, and in a loop that never
     clears gradients, `w.grad = None` follows it.
     """
@@ -51,7 +51,7 @@ class InplaceUpdateOutsideNoGrad(Rule):
     message: ClassVar[str] = (
         "`{name}` is updated in place from its gradient while autograd records; do the update under `torch.no_grad()`"
     )
-    fix_applicability = "unsafe"
+    fix_safety = frozenset({"unsafe"})
     triggers = ("grad",)
 
     VALID = (
@@ -94,13 +94,13 @@ class InplaceUpdateOutsideNoGrad(Rule):
     def finish(self) -> None:
         context = self.context
         for node in self.candidates:
-            if context.in_no_grad(node):
+            if context.torch.in_no_grad(node):
                 continue
-            target = context.update_target(node)
+            target = context.torch.update_target(node)
             name = dotted_name(target) if target is not None else None
             if name is None or _through_data_or_grad(node):
                 continue
-            statement = context.statement_of(node)
+            statement = context.tree.statement_of(node)
             update = (
                 context.module.code_for_node(statement.body[0])
                 if isinstance(statement, cst.SimpleStatementLine)

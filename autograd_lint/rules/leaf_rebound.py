@@ -4,8 +4,8 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import method_call, walk
 from ..rule import Invalid, Rule
+from ..syntax import method_call, walk
 from ._repair import no_grad_update
 
 _INPLACE = {cst.Subtract: "-=", cst.Add: "+="}
@@ -46,7 +46,7 @@ class LeafRebound(Rule):
     Rebinding and then calling `w.requires_grad_()` anywhere in the loop (a fresh leaf
     each iteration) is correct and not reported.
 
-    ## Fix
+    ## Fix safety
     Unsafe: the update becomes in place under `torch.no_grad()`, and the gradient is
     cleared after it when the loop does not clear it already.
     """
@@ -57,7 +57,7 @@ class LeafRebound(Rule):
         "`{name}` is rebound to the result of its own update, so it is no longer a leaf "
         "and its next `.grad` is `None`; update it in place under `torch.no_grad()`"
     )
-    fix_applicability = "unsafe"
+    fix_safety = frozenset({"unsafe"})
     triggers = ("grad",)
 
     VALID = (
@@ -107,9 +107,9 @@ class LeafRebound(Rule):
         name = node.targets[0].target.value
         if not _reads_own_grad(node.value, name) or method_call(node.value, "requires_grad_") is not None:
             return
-        if context.enclosing_loop(node) is None or _made_leaf_again(context, node, name):
+        if context.tree.enclosing_loop(node) is None or _made_leaf_again(context, node, name):
             return
-        statement = context.statement_of(node)
+        statement = context.tree.statement_of(node)
         update = _in_place(context, node.value, name)
         fix = no_grad_update(context, statement, update, node.targets[0].target, "Update in place under no_grad")
         self.report(node, self.message.format(name=name), fix)
@@ -128,7 +128,7 @@ def _reads_own_grad(value: cst.BaseExpression, name: str) -> bool:
 def _made_leaf_again(context, node: cst.Assign, name: str) -> bool:
     """Does the loop make ``name`` a leaf again (``w.requires_grad_()``,
     ``w.requires_grad = True``) or keep its gradient (``w.retain_grad()``)?"""
-    loop = context.enclosing_loop(node)
+    loop = context.tree.enclosing_loop(node)
     return any(
         isinstance(inner, cst.Attribute)
         and isinstance(inner.value, cst.Name)

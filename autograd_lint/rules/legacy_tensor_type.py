@@ -4,7 +4,7 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..context import PendingFix, Replace
+from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
 
 # Legacy type name prefix -> the dtype it stands for.
@@ -71,7 +71,7 @@ class LegacyTensorType(Rule):
     torch.FloatTensor)` is reported although it still works; `x.dtype ==
     torch.float32` says the same thing without the legacy type.
 
-    ## Fix
+    ## Fix safety
     Safe, for direct constructor calls only: a single list or tuple literal becomes
     `torch.tensor(<data>, dtype=...)`; integer sizes (or two or more arguments)
     become `torch.empty(<sizes>, dtype=...)`; no argument becomes
@@ -86,7 +86,7 @@ class LegacyTensorType(Rule):
         "`{name}` is a legacy tensor type; use `torch.tensor(..., dtype=torch.{dtype})` "
         "or `torch.empty(..., dtype=torch.{dtype})`"
     )
-    fix_applicability = "safe"
+    fix_safety = frozenset({"safe"})
     triggers = tuple(f"{prefix}Tensor" for prefix in _DTYPES)
 
     VALID = (
@@ -138,7 +138,7 @@ class LegacyTensorType(Rule):
     def visit_Name(self, node: cst.Name) -> None:
         if node.value not in self.context.imports.names:
             return
-        parent = self.context.parent(node)
+        parent = self.context.tree.parent(node)
         if isinstance(parent, (cst.ImportAlias, cst.AsName)):
             return
         if isinstance(parent, cst.Attribute) and (parent.attr is node or parent.value is node):
@@ -146,14 +146,14 @@ class LegacyTensorType(Rule):
         self._check(node)
 
     def _check(self, node: cst.BaseExpression) -> None:
-        qualified = self.context.qualified(node)
+        qualified = self.context.imports.qualified(node)
         legacy = _LEGACY_TYPES.get(qualified or "")
         if legacy is None:
             return
-        if any(isinstance(ancestor, cst.Annotation) for ancestor in self.context.ancestors(node)):
+        if any(isinstance(ancestor, cst.Annotation) for ancestor in self.context.tree.ancestors(node)):
             return  # `-> torch.FloatTensor` documents a type and builds nothing (transformers does it everywhere)
         dtype, on_cuda = legacy
-        call = self.context.parent(node)
+        call = self.context.tree.parent(node)
         if isinstance(call, cst.Call) and call.func is node:
             message = self.message.format(name=qualified, dtype=dtype)
             self.report(call, message, self._constructor_fix(call, dtype, on_cuda))

@@ -5,9 +5,11 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import assigned_names, dotted_name, walk
-from ..context import FileContext, Loop, PendingFix, Replace
+from ..context import FileContext
+from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
+from ..syntax import assigned_names, dotted_name, walk
+from ..tree import Loop
 
 _NUMBERS = (cst.Integer, cst.Float)
 
@@ -46,7 +48,7 @@ class LossKeptWithGraph(Rule):
     Only losses that the loop backpropagates are followed, so a list of losses kept
     on purpose for a single backward after the loop is not reported.
 
-    ## Fix
+    ## Fix safety
     Unsafe: `.item()` when the running total starts as a Python number, `.detach()`
     otherwise (a list keeps tensors, without their graphs).
     """
@@ -57,7 +59,7 @@ class LossKeptWithGraph(Rule):
         "`{name}` is kept across iterations with its graph, so every iteration's graph stays in memory; "
         "use `{name}.item()` or `{name}.detach()`"
     )
-    fix_applicability = "unsafe"
+    fix_safety = frozenset({"unsafe"})
     triggers = ("backward",)
 
     VALID = (
@@ -102,10 +104,10 @@ class LossKeptWithGraph(Rule):
 
     def finish(self) -> None:
         context = self.context
-        for loop in context.loops:
+        for loop in context.facts.loops:
             targets = {
                 e.target.value
-                for e in context.loop_events(loop)
+                for e in context.events.of_loop(loop)
                 if e.kind == "backward" and e.via is None and isinstance(e.target, cst.Name)
             }
             if not targets:
@@ -126,14 +128,14 @@ def _accumulations(context: FileContext, loop: Loop, losses: set[str]) -> Iterat
             targets = {n for t in node.targets for n in assigned_names(t.target)}
             total = next(iter(targets)) if len(targets) == 1 else None
             if total is not None and total not in losses and total not in reset and _mentions(node.value, total):
-                if not context.in_no_grad(node):
+                if not context.torch.in_no_grad(node):
                     yield from ((total, name) for name in _bare_losses(node.value, live))
             reset |= targets - losses
             for name in targets & losses:
                 (live.discard if _is_plain_value(node.value) else live.add)(name)
         elif isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.AddAssign):
             total = dotted_name(node.target)
-            if total is not None and total not in losses and total not in reset and not context.in_no_grad(node):
+            if total is not None and total not in losses and total not in reset and not context.torch.in_no_grad(node):
                 yield from ((total, name) for name in _bare_losses(node.value, live))
         elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "append":
             for arg in node.args:
@@ -168,6 +170,6 @@ def _bare_losses(node: cst.BaseExpression, losses: set[str]) -> Iterator[cst.Nam
 
 
 def _detach(context: FileContext, loop: Loop, accumulator: str | None, name: cst.Name) -> PendingFix:
-    start = context.assignment_before(accumulator, loop) if accumulator else None
+    start = context.tree.assignment_before(accumulator, loop) if accumulator else None
     method = "item" if isinstance(start, _NUMBERS) else "detach"
     return PendingFix(f"Keep `{name.value}.{method}()`", "unsafe", (Replace(name, f"{name.value}.{method}()"),))

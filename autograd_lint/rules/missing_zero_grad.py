@@ -4,9 +4,12 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import dotted_name
-from ..context import Event, FileContext, InsertStatement, Loop, PendingFix
+from ..context import FileContext
+from ..events import Event
+from ..fixes import InsertStatement, PendingFix
 from ..rule import Invalid, Rule
+from ..syntax import dotted_name
+from ..tree import Loop
 
 
 class MissingZeroGrad(Rule):
@@ -47,7 +50,7 @@ class MissingZeroGrad(Rule):
     condition (gradient accumulation) counts as clearing, and a closure passed to
     `step(closure)` is a complete step of its own.
 
-    ## Fix
+    ## Fix safety
     Unsafe (it changes the update, on purpose): `optimizer.zero_grad()` at the top
     of the loop body when the step runs every iteration, right after the step when
     the step is conditional; `p.grad = None` after a manual update.
@@ -59,7 +62,7 @@ class MissingZeroGrad(Rule):
         "gradients are never cleared in this loop, so each update also applies every "
         "earlier gradient; call `{suggestion}` once per iteration"
     )
-    fix_applicability = "unsafe"
+    fix_safety = frozenset({"unsafe"})
     triggers = ("backward",)
 
     VALID = (
@@ -127,8 +130,8 @@ class MissingZeroGrad(Rule):
 
     def finish(self) -> None:
         context = self.context
-        for loop in context.loops:
-            events = context.loop_events(loop)
+        for loop in context.facts.loops:
+            events = context.events.of_loop(loop)
             backward = next((e for e in events if e.kind == "backward"), None)
             # A rebinding `w = w - lr * w.grad` is AGL010's mistake; the old leaf's `.grad` is never read again.
             updates = [e for e in events if e.kind in ("step", "update") and not _rebinds(e.node)]
@@ -159,8 +162,8 @@ def _clearing(context: FileContext, loop: Loop, update: Event) -> tuple[str, Pen
         suggestion = f"{target}.grad = None"
     if update.via is not None or not isinstance(loop.body, cst.IndentedBlock):
         return suggestion, None
-    statement = context.statement_of(update.node)
-    if update.kind == "step" and context.parent(statement) is loop.body:
+    statement = context.tree.statement_of(update.node)
+    if update.kind == "step" and context.tree.parent(statement) is loop.body:
         edit = InsertStatement(loop.body.body[0], (suggestion,))
     else:
         edit = InsertStatement(statement, (suggestion,), after=True)

@@ -4,9 +4,9 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import is_true, keyword, names_in
-from ..context import PendingFix, Replace
+from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
+from ..syntax import is_true, keyword, names_in
 
 # Methods that return a copy on another device or with another dtype: a new, non-leaf tensor.
 _CASTS = frozenset({"to", "cuda", "cpu", "double", "float", "half", "bfloat16", "type"})
@@ -67,7 +67,7 @@ class NonLeafParameter(Rule):
     `gradcheck`) does not need to be a leaf; such names are not reported when the
     same scope passes them to `torch.autograd.grad` or `gradcheck`.
 
-    ## Fix
+    ## Fix safety
     Unsafe, for a single expression chain: the casts move before the point where
     the tensor starts to require grad (`torch.randn(3, requires_grad=True).cuda()`
     becomes `torch.randn(3).cuda().requires_grad_()`, `nn.Parameter(t).cuda()`
@@ -77,7 +77,7 @@ class NonLeafParameter(Rule):
     code: ClassVar[str] = "AGL007"
     name: ClassVar[str] = "non-leaf-parameter"
     message: ClassVar[str] = _CHAIN_MESSAGE
-    fix_applicability = "unsafe"
+    fix_safety = frozenset({"unsafe"})
     triggers = ("requires_grad", "Parameter")
 
     VALID = (
@@ -141,7 +141,7 @@ class NonLeafParameter(Rule):
         self.pending: list[tuple[cst.CSTNode, tuple[cst.CSTNode, str] | None, str, PendingFix | None]] = []
 
     def visit_Call(self, node: cst.Call) -> None:
-        qualified = self.context.qualified(node.func)
+        qualified = self.context.imports.qualified(node.func)
         if qualified in _DIFFERENTIATE:
             scope = self._scope(node)
             for arg in node.args:
@@ -153,8 +153,8 @@ class NonLeafParameter(Rule):
         casts: list[cst.Call] = []
         current: cst.CSTNode = node
         while True:
-            attribute = self.context.parent(current)
-            call = self.context.parent(attribute) if attribute is not None else None
+            attribute = self.context.tree.parent(current)
+            call = self.context.tree.parent(attribute) if attribute is not None else None
             if not (
                 isinstance(attribute, cst.Attribute)
                 and attribute.value is current
@@ -180,13 +180,17 @@ class NonLeafParameter(Rule):
 
     def _scope(self, node: cst.CSTNode) -> cst.CSTNode:
         return next(
-            (a for a in self.context.ancestors(node) if isinstance(a, (cst.FunctionDef, cst.ClassDef, cst.Lambda))),
+            (
+                a
+                for a in self.context.tree.ancestors(node)
+                if isinstance(a, (cst.FunctionDef, cst.ClassDef, cst.Lambda))
+            ),
             self.context.module,
         )
 
     def _bound_name(self, value: cst.CSTNode) -> tuple[cst.CSTNode, str] | None:
         """``(scope, name)`` when ``value`` is what ``name = value`` assigns."""
-        assign = self.context.parent(value)
+        assign = self.context.tree.parent(value)
         if isinstance(assign, cst.Assign) and assign.value is value and len(assign.targets) == 1:
             target = assign.targets[0].target
             if isinstance(target, cst.Name):
@@ -228,7 +232,7 @@ class NonLeafParameter(Rule):
     def _leaf_kind(self, call: cst.Call, qualified: str | None = None) -> str | None:
         func = call.func
         if qualified is None:
-            qualified = self.context.qualified(func)
+            qualified = self.context.imports.qualified(func)
         flag = keyword(call, "requires_grad")
         if qualified == "torch.nn.Parameter":
             off = flag is not None and isinstance(flag.value, cst.Name) and flag.value.value == "False"

@@ -5,9 +5,9 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import dotted_name
-from ..context import PendingFix, Replace
+from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
+from ..syntax import dotted_name
 
 # Tensor methods that take `requires_grad=` although they are not torch functions.
 _TENSOR_METHODS = frozenset({"new_tensor", "new_zeros", "new_ones", "new_empty", "new_full", "to"})
@@ -100,7 +100,7 @@ class RequiresGradTypo(Rule):
     something else). Keywords of the user's own functions, and fields of `self`,
     `args`, `config` and similar settings objects, are never reported.
 
-    ## Fix
+    ## Fix safety
     Renames the word to `requires_grad` (`requires_grad_` for the method). Safe for
     keywords, method calls and attribute reads, which raise today; unsafe for an
     attribute assignment, because the corrected line starts to do what it says
@@ -110,7 +110,7 @@ class RequiresGradTypo(Rule):
     code: ClassVar[str] = "AGL013"
     name: ClassVar[str] = "requires-grad-typo"
     message: ClassVar[str] = "`{word}` is a misspelling of `{correct}`{consequence}"
-    fix_applicability = "safe"
+    fix_safety = frozenset({"safe", "unsafe"})
     triggers = ("req", "Req")
 
     VALID = (
@@ -163,7 +163,7 @@ class RequiresGradTypo(Rule):
         word = node.keyword.value if node.keyword is not None else None
         if word is None or not is_requires_grad_typo(word):
             return
-        call = self.context.parent(node)
+        call = self.context.tree.parent(node)
         if isinstance(call, cst.Call) and self._is_torch_call(call):
             fix = PendingFix("Rename to `requires_grad`", "safe", (Replace(node.keyword, "requires_grad"),))
             message = self.message.format(word=word, correct="requires_grad", consequence="; the call will raise")
@@ -180,7 +180,7 @@ class RequiresGradTypo(Rule):
     def finish(self) -> None:
         # Decided after the walk, when the file's tensor evidence is complete.
         for node in self.attributes:
-            parent = self.context.parent(node)
+            parent = self.context.tree.parent(node)
             is_method = isinstance(parent, cst.Call) and parent.func is node
             written = self._is_written(node)
             if not (is_method or self._is_tensor(node.value, written)):
@@ -193,13 +193,13 @@ class RequiresGradTypo(Rule):
     def _is_torch_call(self, call: cst.Call) -> bool:
         if isinstance(call.func, cst.Attribute) and call.func.attr.value.startswith("_"):
             return False  # private API with its own spelling: `Tensor._make_subclass(cls, t, require_grad=...)`
-        qualified = self.context.qualified(call.func)
+        qualified = self.context.imports.qualified(call.func)
         if qualified is not None:
             return qualified.startswith("torch.")
         return isinstance(call.func, cst.Attribute) and call.func.attr.value in _TENSOR_METHODS
 
     def _is_written(self, node: cst.Attribute) -> bool:
-        parent = self.context.parent(node)
+        parent = self.context.tree.parent(node)
         if isinstance(parent, cst.AssignTarget):
             return True
         return isinstance(parent, (cst.AugAssign, cst.AnnAssign)) and parent.target is node
@@ -211,4 +211,4 @@ class RequiresGradTypo(Rule):
             if name in ("self", "cls") or any(part in _SETTINGS_OBJECTS - {"self", "cls"} for part in parts):
                 return False
         # Writing a flag of this name shows the intent whatever the receiver's type.
-        return written or self.context.is_tensor(receiver)
+        return written or self.context.torch.is_tensor(receiver)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from ..analysis import is_true, keyword, without_argument
-from ..context import PendingFix, Replace
+from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
+from ..syntax import is_true, keyword, without_argument
 
 
 class RetainGraphInLoop(Rule):
@@ -44,7 +44,7 @@ class RetainGraphInLoop(Rule):
     state is the better repair. Loops that update nothing (per-head backward through
     shared features) are not reported.
 
-    ## Fix
+    ## Fix safety
     Unsafe: drops `retain_graph=True`; a stale graph then fails loudly again.
     """
 
@@ -54,7 +54,7 @@ class RetainGraphInLoop(Rule):
         "`retain_graph=True` here keeps a graph that no later backward in the iteration "
         "uses, and hides the error a stale graph would raise"
     )
-    fix_applicability = "unsafe"
+    fix_safety = frozenset({"unsafe"})
     triggers = ("retain_graph",)
 
     VALID = (
@@ -99,10 +99,10 @@ class RetainGraphInLoop(Rule):
 
     def finish(self) -> None:
         context = self.context
-        for loop in context.loops:
-            events = context.loop_events(loop)
+        for loop in context.facts.loops:
+            events = context.events.of_loop(loop)
             updates = any(e.kind in ("step", "update") for e in events)
-            for index, event in context.own_backwards(loop):
+            for index, event in context.events.own_backwards(loop):
                 retain = keyword(event.node, "retain_graph")
                 if retain is None or not is_true(retain.value):
                     continue

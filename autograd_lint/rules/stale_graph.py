@@ -4,9 +4,11 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import keyword, walk, without_argument
-from ..context import FileContext, InsertStatement, Loop, PendingFix, RemoveStatement, Replace
+from ..context import FileContext
+from ..fixes import InsertStatement, PendingFix, RemoveStatement, Replace
 from ..rule import Invalid, Rule
+from ..syntax import keyword, names_bound_in, walk, without_argument
+from ..tree import Loop
 
 # Values that build no graph: rebinding a name to one of these is not a forward pass.
 _PLAIN_VALUES = (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString, cst.List, cst.Dict)
@@ -51,7 +53,7 @@ class StaleGraph(Rule):
     backward, say) is reported; silence it with `# noqa: AGL001`. Only plain names
     are followed: `self.loss.backward()` is not checked.
 
-    ## Fix
+    ## Fix safety
     Unsafe (it changes what runs each iteration, on purpose): when the loss is built
     by a simple assignment just before the loop, that assignment moves into the loop
     before the backward, and the then-needless `retain_graph=True` is dropped.
@@ -63,7 +65,7 @@ class StaleGraph(Rule):
         "`{name}` is computed once before the loop, so every iteration backpropagates "
         "through the same stale graph; compute it inside the loop"
     )
-    fix_applicability = "unsafe"
+    fix_safety = frozenset({"unsafe"})
     triggers = ("backward",)
 
     VALID = (
@@ -106,17 +108,17 @@ class StaleGraph(Rule):
 
     def finish(self) -> None:
         context = self.context
-        for loop in context.loops:
+        for loop in context.facts.loops:
             bound: set[str] | None = None
-            for _, event in context.own_backwards(loop):
+            for _, event in context.events.own_backwards(loop):
                 if not isinstance(event.target, cst.Name):
                     continue
                 if bound is None:
-                    bound = context.names_bound_in(loop.body)
+                    bound = names_bound_in(loop.body)
                 name = event.target.value
                 if name in bound:
                     continue
-                value = context.assignment_before(name, loop)
+                value = context.tree.assignment_before(name, loop)
                 if value is None or isinstance(value, _PLAIN_VALUES):
                     continue
                 self.report(
@@ -126,7 +128,7 @@ class StaleGraph(Rule):
 
 def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: str) -> PendingFix | None:
     """Move ``name = ...`` from just before the loop to just before the backward."""
-    block = context.parent(loop)
+    block = context.tree.parent(loop)
     body = list(getattr(block, "body", ()))
     if loop not in body:
         return None
@@ -152,7 +154,7 @@ def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: 
         return None
     edits = [
         RemoveStatement(assignment),
-        InsertStatement(context.statement_of(backward), (context.module.code_for_node(assignment.body[0]),)),
+        InsertStatement(context.tree.statement_of(backward), (context.module.code_for_node(assignment.body[0]),)),
     ]
     retain = keyword(backward, "retain_graph")
     if retain is not None:

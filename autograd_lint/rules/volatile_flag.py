@@ -4,9 +4,9 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import dotted_name, keyword
-from ..context import PendingFix, RemoveStatement, Replace
+from ..fixes import PendingFix, RemoveStatement, Replace
 from ..rule import Invalid, Rule
+from ..syntax import dotted_name, keyword
 
 _FIX_DESCRIPTION = "Remove the ignored `volatile` flag; put the inference code under `with torch.no_grad():`"
 
@@ -42,7 +42,7 @@ class VolatileFlag(Rule):
     None known: the keyword is only reported on calls that resolve to torch, and the
     assignment only on tensors, not on `self` or other objects with a `volatile` field.
 
-    ## Fix
+    ## Fix safety
     Unsafe. The keyword (or the `x.volatile = ...` statement) is removed; the
     inference code still has to be put under `with torch.no_grad():` by hand, which
     is what the fix's message says.
@@ -54,7 +54,7 @@ class VolatileFlag(Rule):
         "`volatile` was removed in PyTorch 0.4 and is ignored, so this builds a graph; "
         "run inference under `with torch.no_grad():` instead"
     )
-    fix_applicability = "unsafe"
+    fix_safety = frozenset({"unsafe"})
     triggers = ("volatile",)
 
     VALID = (
@@ -98,7 +98,7 @@ class VolatileFlag(Rule):
         flag = keyword(node, "volatile")
         if flag is None:
             return
-        qualified = self.context.qualified(node.func)
+        qualified = self.context.imports.qualified(node.func)
         if qualified is None or not (qualified == "torch" or qualified.startswith("torch.")):
             return
         self.report(flag, fix=_drop_keyword(self.context.module, node, flag))
@@ -115,13 +115,13 @@ class VolatileFlag(Rule):
         name = dotted_name(receiver)
         if name is None or name in ("self", "cls"):
             return False
-        return self.context.is_tensor(receiver)
+        return self.context.torch.is_tensor(receiver)
 
     def _remove_fix(self, assign: cst.Assign) -> PendingFix | None:
-        statement = self.context.parent(assign)
+        statement = self.context.tree.parent(assign)
         if len(assign.targets) != 1 or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
             return None
-        block = self.context.parent(statement)
+        block = self.context.tree.parent(statement)
         if isinstance(block, cst.IndentedBlock) and len(block.body) == 1:
             return None  # removing the only statement would leave an empty block
         return PendingFix(_FIX_DESCRIPTION, "unsafe", (RemoveStatement(statement),))

@@ -5,9 +5,11 @@ from typing import ClassVar
 
 import libcst as cst
 
-from ..analysis import dotted_name, walk
-from ..context import Event, FileContext, InsertStatement, PendingFix, RemoveStatement
+from ..context import FileContext
+from ..events import Event
+from ..fixes import InsertStatement, PendingFix, RemoveStatement
 from ..rule import Invalid, Rule
+from ..syntax import dotted_name, walk
 
 _EXITS = (cst.Continue, cst.Break, cst.Return, cst.Raise)
 
@@ -42,7 +44,7 @@ class ZeroGradBeforeStep(Rule):
     reported. Clearing under an `if` that then skips the step (`continue`) is a
     deliberate skip and not reported.
 
-    ## Fix
+    ## Fix safety
     Unsafe: the clearing moves to just after the step.
     """
 
@@ -52,7 +54,7 @@ class ZeroGradBeforeStep(Rule):
         "gradients are cleared after `backward()` and before `{step}`, so the step sees no gradient "
         "and the weights do not change; clear them before `backward()` or after the step"
     )
-    fix_applicability = "unsafe"
+    fix_safety = frozenset({"unsafe"})
     triggers = ("backward",)
 
     VALID = (
@@ -92,10 +94,10 @@ class ZeroGradBeforeStep(Rule):
 
     def finish(self) -> None:
         context = self.context
-        sequences: list[list[Event]] = [context.loop_events(loop) for loop in context.loops]
-        for functions in context.functions.values():
+        sequences: list[list[Event]] = [context.events.of_loop(loop) for loop in context.facts.loops]
+        for functions in context.facts.functions.values():
             for function in functions:
-                sequences.append(context.function_events(function))
+                sequences.append(context.events.of_function(function))
         for events in sequences:
             for clear, step in _cleared_before_step(context, events):
                 step_code = context.module.code_for_node(step.node.func) + "()"
@@ -123,7 +125,7 @@ def _cleared_before_step(context: FileContext, events: list[Event]) -> Iterable[
 
 def _exits_after(context: FileContext, node: cst.CSTNode) -> bool:
     """Is the clearing in an ``if`` block that leaves the iteration (skipping the step)?"""
-    for ancestor in context.ancestors(node):
+    for ancestor in context.tree.ancestors(node):
         if isinstance(ancestor, (cst.If, cst.Else)):
             return any(isinstance(n, _EXITS) for n in walk(ancestor.body))
         if isinstance(ancestor, (cst.For, cst.While, cst.FunctionDef)):
@@ -134,12 +136,12 @@ def _exits_after(context: FileContext, node: cst.CSTNode) -> bool:
 def _move_after(context: FileContext, clear: Event, step: Event) -> PendingFix | None:
     if clear.via is not None or step.via is not None:
         return None
-    clearing = context.statement_of(clear.node)
-    stepping = context.statement_of(step.node)
+    clearing = context.tree.statement_of(clear.node)
+    stepping = context.tree.statement_of(step.node)
     if (
         not isinstance(clearing, cst.SimpleStatementLine)
         or len(clearing.body) != 1
-        or context.parent(clearing) is not context.parent(stepping)
+        or context.tree.parent(clearing) is not context.tree.parent(stepping)
     ):
         return None
     code = context.module.code_for_node(clearing.body[0])

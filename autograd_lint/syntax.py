@@ -1,99 +1,11 @@
-"""What every rule needs to know about torch code, computed without running it.
-
-The import table resolves local names to torch's qualified names (``t.autograd.V``
-to ``torch.autograd.Variable``); the helpers below recognise the calls that matter
-to autograd: backward, optimizer steps, gradient clearing, ``no_grad`` blocks.
-"""
+"""Small helpers over libcst nodes: dotted names, calls and their arguments, walks over subtrees."""
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Iterator
 
 import libcst as cst
-
-# Spellings that name the same object, folded into one canonical name.
-CANONICAL = {
-    "torch.autograd.variable.Variable": "torch.autograd.Variable",
-    "torch.Variable": "torch.autograd.Variable",
-    "torch.autograd.grad_mode.no_grad": "torch.no_grad",
-    "torch.autograd.no_grad": "torch.no_grad",
-    "torch.autograd.grad_mode.inference_mode": "torch.inference_mode",
-    "torch.autograd.inference_mode": "torch.inference_mode",
-    "torch.autograd.grad_mode.set_grad_enabled": "torch.set_grad_enabled",
-    "torch.autograd.set_grad_enabled": "torch.set_grad_enabled",
-    "torch.nn.parameter.Parameter": "torch.nn.Parameter",
-    "torch.autograd.backward": "torch.autograd.backward",
-}
-
-NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode"})
-
-
-class ImportTable:
-    """Local name -> qualified name, for names bound by importing torch (or its parts)."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-
-    @property
-    def imports_torch(self) -> bool:
-        return bool(self.names)
-
-    def add(self, node: cst.Import | cst.ImportFrom) -> None:
-        if isinstance(node, cst.Import):
-            for alias in node.names:
-                dotted = dotted_name(alias.name)
-                if dotted is None or not _is_torch(dotted):
-                    continue
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    self.names[alias.asname.name.value] = dotted
-                else:
-                    # `import torch.nn` binds `torch`.
-                    self.names[dotted.split(".")[0]] = dotted.split(".")[0]
-        else:
-            if node.relative or node.module is None:
-                return
-            module = dotted_name(node.module)
-            if module is None or not _is_torch(module):
-                return
-            if isinstance(node.names, cst.ImportStar):
-                self.names.setdefault("*" + module, module)
-                return
-            for alias in node.names:
-                if not isinstance(alias.name, cst.Name):
-                    continue
-                local = alias.name.value
-                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                    local = alias.asname.name.value
-                self.names[local] = f"{module}.{alias.name.value}"
-
-    def local_name(self, qualified: str) -> str | None:
-        """The name this file binds to exactly ``qualified`` (``t`` for ``torch`` after
-        ``import torch as t``), for fixes that must spell a torch name; else ``None``."""
-        if self.names.get(qualified) == qualified:
-            return qualified
-        for local, bound in self.names.items():
-            if bound == qualified and not local.startswith("*"):
-                return local
-        return None
-
-    def qualified(self, expression: cst.BaseExpression) -> str | None:
-        """``torch.autograd.Variable`` for ``ag.Variable`` after ``import torch.autograd as ag``."""
-        parts: list[str] = []
-        while isinstance(expression, cst.Attribute):
-            parts.append(expression.attr.value)
-            expression = expression.value
-        if not isinstance(expression, cst.Name):
-            return None
-        base = self.names.get(expression.value)
-        if base is None:
-            return None
-        parts.append(base)
-        name = ".".join(reversed(parts))
-        return CANONICAL.get(name, name)
-
-
-def _is_torch(module: str) -> bool:
-    return module == "torch" or module.startswith("torch.")
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -251,3 +163,34 @@ def assigned_names(target: cst.BaseExpression) -> Iterable[str]:
             yield from assigned_names(element.value)
     elif isinstance(target, cst.StarredElement):
         yield from assigned_names(target.value)
+
+
+def names_bound_in(node: cst.CSTNode) -> set[str]:
+    """Names that code in ``node`` binds (assignments, loop targets, ``with ... as``, ``del``)."""
+    bound: set[str] = set()
+    for inner in walk(node):
+        if isinstance(inner, cst.Assign):
+            for t in inner.targets:
+                bound.update(assigned_names(t.target))
+        elif isinstance(inner, (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr, cst.Del)):
+            bound.update(assigned_names(inner.target))
+        elif isinstance(inner, cst.WithItem) and inner.asname is not None:
+            bound.update(assigned_names(inner.asname.name))
+    return bound
+
+
+def is_zero(node: cst.BaseExpression) -> bool:
+    """A literal ``0`` or ``0.0``."""
+    if not isinstance(node, (cst.Integer, cst.Float)):
+        return False
+    try:
+        return bool(ast.literal_eval(node.value) == 0)
+    except (ValueError, SyntaxError):
+        return False
+
+
+def strip_data(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``x`` for ``x.data``; anything else unchanged."""
+    if isinstance(node, cst.Attribute) and node.attr.value == "data":
+        return node.value
+    return node
