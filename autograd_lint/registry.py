@@ -6,6 +6,7 @@ import importlib
 import pkgutil
 import re
 from functools import cache
+from types import ModuleType
 
 from . import rules as rules_package
 from .rule import DOC_SECTIONS, Rule
@@ -20,11 +21,16 @@ class RegistryError(Exception):
 
 @cache
 def all_rules() -> tuple[type[Rule], ...]:
+    return discover(rules_package)
+
+
+def discover(package: ModuleType) -> tuple[type[Rule], ...]:
+    """The rule classes defined in the package's public modules, checked, sorted by code."""
     found: list[type[Rule]] = []
-    for module_info in pkgutil.iter_modules(rules_package.__path__):
+    for module_info in pkgutil.iter_modules(package.__path__):
         if module_info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{rules_package.__name__}.{module_info.name}")
+        module = importlib.import_module(f"{package.__name__}.{module_info.name}")
         for value in vars(module).values():
             if (
                 isinstance(value, type)
@@ -46,6 +52,8 @@ def _validated(found: list[type[Rule]]) -> list[type[Rule]]:
         missing = [s for s in DOC_SECTIONS if s not in rule.docs()]
         if missing:
             raise RegistryError(f"{rule.code}: docs lack section(s) {', '.join(missing)}")
+        if not rule.fix_safety <= {"safe", "unsafe"}:
+            raise RegistryError(f"{rule.code}: fix_safety may hold only 'safe' and 'unsafe'")
         for table, key in ((by_code, rule.code), (by_name, rule.name)):
             if key in table:
                 raise RegistryError(f"{key} is claimed by both {table[key].__qualname__} and {rule.__qualname__}")

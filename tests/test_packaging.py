@@ -3,6 +3,7 @@ imported by the wrong name."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -83,3 +84,45 @@ def test_importing_the_runtime_folder_by_its_folder_name_fails_clearly():
     assert last.startswith(
         "ImportError: this folder is installed as 'autograd_lint.runtime'; import that instead of 'runtime'"
     )
+
+
+PROBE = (
+    "import importlib.util, autograd_lint, autograd_lint.runtime as r; "
+    "print(autograd_lint.__file__); print(r.__file__); "
+    "print([n for n in ('tests', 'benchmarks', 'fixtures', 'autograd_lint', 'rules', 'runtime') "
+    "if importlib.util.find_spec('autograd_lint.' + n) is not None])"
+)
+
+
+def probe(cwd: Path, **env: str) -> list[str]:
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=cwd, capture_output=True, text=True, env={**os.environ, **env}, check=True
+    )
+    return completed.stdout.splitlines()
+
+
+@pytest.mark.slow
+def test_a_checkout_exposes_the_runtime_and_nothing_else_of_its_folders():
+    package, runtime, exposed = probe(REPO_ROOT)
+    assert Path(package) == REPO_ROOT / "autograd_lint" / "__init__.py"
+    assert Path(runtime) == REPO_ROOT / "runtime" / "__init__.py"
+    assert exposed == "['rules', 'runtime']"
+
+
+@pytest.mark.slow
+def test_a_plain_install_works_from_anywhere_and_under_a_checkout(tmp_path):
+    target = tmp_path / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(REPO_ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    # As a wheel installs it: runtime inside the package.
+    package, runtime, exposed = probe(tmp_path, PYTHONPATH=str(target))
+    assert Path(runtime) == target / "autograd_lint" / "runtime" / "__init__.py"
+    assert exposed == "['rules', 'runtime']"
+    # tox-style: the plain install on the path, run from the checkout, which shadows it.
+    package, runtime, exposed = probe(REPO_ROOT, PYTHONPATH=str(target))
+    assert Path(runtime) == REPO_ROOT / "runtime" / "__init__.py"
+    assert exposed == "['rules', 'runtime']"
