@@ -1,4 +1,4 @@
-"""The ``autograd-lint`` command: builds a config, walks the paths, calls the core, prints.
+"""The ``autograd-lint`` commands: options in, a config and a file list built, the pipeline called, reports out.
 
 Exit codes are a contract (see ``EXIT_CODES``); everything that goes wrong with one file
 is one line on stderr, and the other files are still checked.
@@ -6,29 +6,24 @@ is one line on stderr, and the other files are still checked.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import click
 
 from . import __version__
-from .config import Config, ConfigError, config_from_table, find_pyproject, tomllib
-from .engine import SourceError, check_source, could_have_findings, enabled_rules, parse
-from .files import Excluder, discover
+from .config import ConfigError, Overrides, resolve_config, split_selectors
+from .files import discover
 from .finding import Finding
-from .fixer import fix_source, python_syntax_error
 from .formatters import FORMATS, render, render_error, render_statistics
+from .pipeline import PARALLEL_THRESHOLD, Mode, Outcome, check_paths, check_stdin
 from .registry import all_rules, rule_by_code_or_name
 from .reporting import emit_report
 from .rule import DOC_SECTIONS
 from .runtime_cli import demo, run
-from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_atomic
 
 EXIT_CODES = """\b
 Exit codes:
@@ -38,9 +33,6 @@ Exit codes:
      a bad option or a bad [tool.autograd-lint] config; the other files
      are still checked and reported"""
 
-# Below this many files a process pool costs more to start than it saves; pre-commit
-# passes a few files at a time.
-PARALLEL_THRESHOLD = 8
 STDIN = "-"
 
 
@@ -69,30 +61,6 @@ def main() -> None:
 
 
 # --- check ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Mode:
-    fix: bool = False
-    unsafe_fixes: bool = False
-    diff: bool = False
-
-    @property
-    def fixing(self) -> bool:
-        return self.fix or self.diff
-
-
-@dataclass
-class Outcome:
-    """What became of one file."""
-
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    fixed: list[Finding] = field(default_factory=list)
-    source: str | None = None
-    fixed_bytes: bytes | None = None  # for stdin: what goes to stdout
-    diff: str = ""
-    error: str | None = None  # already rendered
 
 
 def _codes_option(flag: str, help: str):
@@ -143,96 +111,104 @@ def _codes_option(flag: str, help: str):
     "--no-color", is_flag=True, help="No colour (colour is used only on a terminal, and never with NO_COLOR set)."
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print the problems and nothing else.")
-def check(
-    paths: tuple[str, ...],
-    fix: bool,
-    unsafe_fixes: bool,
-    diff: bool,
-    show_fixes: bool,
-    fmt: str,
-    output: str | None,
-    statistics: bool,
-    select,
-    ignore,
-    extend_select,
-    exclude,
-    extend_exclude,
-    force_exclude: bool,
-    stdin_filename: str | None,
-    jobs: int,
-    config_file: str | None,
-    no_color: bool,
-    quiet: bool,
-) -> None:
+def check(paths: tuple[str, ...], **options: Any) -> None:
     """Check PATHs (files and folders; '-' reads stdin; default '.')."""
     paths = paths or (".",)
-    mode = Mode(fix=fix, unsafe_fixes=unsafe_fixes, diff=diff)
+    mode = Mode(fix=options["fix"], unsafe_fixes=options["unsafe_fixes"], diff=options["diff"])
+    overrides = Overrides(
+        config_file=options["config_file"],
+        **{
+            key: split_selectors(options[key])
+            for key in ("select", "ignore", "extend_select", "exclude", "extend_exclude")
+        },
+    )
+    stdin_filename, force_exclude = options["stdin_filename"], options["force_exclude"]
     try:
-        config = build_config(
-            config_file, paths, stdin_filename, select, ignore, extend_select, exclude, extend_exclude
+        config = resolve_config(
+            overrides, [p for p in paths if p != STDIN] + ([stdin_filename] if stdin_filename else [])
         )
     except ConfigError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
+    report_options = ReportOptions(
+        fmt=options["fmt"],
+        output=options["output"],
+        statistics=options["statistics"],
+        show_fixes=options["show_fixes"],
+        quiet=options["quiet"],
+        color=_use_color(options["no_color"], options["output"]),
+    )
 
-    file_paths = [p for p in paths if p != STDIN]
-    discovery = discover(file_paths, config, force_exclude=force_exclude)
+    discovery = discover([p for p in paths if p != STDIN], config, force_exclude=force_exclude)
     errors = [render_error(e.path, e.message) for e in discovery.errors]
-    if not discovery.files and not discovery.errors and STDIN not in paths and not quiet:
+    if not discovery.files and not discovery.errors and STDIN not in paths and not report_options.quiet:
         click.echo("warning: no Python files found", err=True)
-    outcomes = list(_run(discovery.files, config, mode, jobs))
+    outcomes = check_paths(discovery.files, config, mode, options["jobs"])
     stdin_outcome = None
     if STDIN in paths:
-        stdin_outcome = _check_stdin(stdin_filename, config, mode, force_exclude)
-        if stdin_outcome is not None:
-            outcomes.append(stdin_outcome)
+        stdin_outcome = check_stdin(sys.stdin.buffer.read(), stdin_filename, config, mode, force_exclude)
+        outcomes.append(stdin_outcome)
     errors.extend(o.error for o in outcomes if o.error)
-
-    findings = [f for o in outcomes for f in o.findings]
-    fixed = [f for o in outcomes for f in o.fixed]
-    color = _use_color(no_color, output)
-
     for error in errors:
         click.echo(error, err=True)
 
-    fixed_to_stdout = fix and not diff and stdin_outcome is not None and stdin_outcome.fixed_bytes is not None
-    if fixed_to_stdout:
+    fixed_bytes = stdin_outcome.fixed_bytes if stdin_outcome is not None and mode.fix and not mode.diff else None
+    if fixed_bytes is not None:
         sys.stdout.flush()
-        sys.stdout.buffer.write(stdin_outcome.fixed_bytes)
+        sys.stdout.buffer.write(fixed_bytes)
         sys.stdout.buffer.flush()
 
-    if diff:
+    fixed = [f for o in outcomes for f in o.fixed]
+    if mode.diff:
         patch = "".join(o.diff for o in outcomes)
-        emit_report(patch, output, color=False)
-        if not quiet:
+        emit_report(patch, report_options.output, color=False)
+        if not report_options.quiet:
             click.echo(f"Would fix {_count(len(fixed))}.", err=True)
         sys.exit(2 if errors else 1 if patch else 0)
 
-    report = _report(findings, fixed, outcomes, fmt, mode, statistics, show_fixes, quiet, color, len(errors))
+    findings = [f for o in outcomes for f in o.findings]
+    report = _report(findings, fixed, outcomes, mode, report_options, len(errors))
     # With the fixed source on stdout the report goes to stderr, as ruff does.
-    emit_report(report, output, color=color, err=fixed_to_stdout)
+    emit_report(report, report_options.output, color=report_options.color, err=fixed_bytes is not None)
     sys.exit(2 if errors else 1 if findings else 0)
 
 
-def _report(findings, fixed, outcomes, fmt, mode: Mode, statistics, show_fixes, quiet, color, error_count) -> str:
-    if statistics:
-        return render_statistics(findings, fmt, unsafe_fixes=mode.unsafe_fixes)
+@dataclass(frozen=True)
+class ReportOptions:
+    fmt: str = "text"
+    output: str | None = None
+    statistics: bool = False
+    show_fixes: bool = False
+    quiet: bool = False
+    color: bool = False
+
+
+def _report(
+    findings: list[Finding],
+    fixed: list[Finding],
+    outcomes: list[Outcome],
+    mode: Mode,
+    options: ReportOptions,
+    errors: int,
+) -> str:
+    if options.statistics:
+        return render_statistics(findings, options.fmt, unsafe_fixes=mode.unsafe_fixes)
     sources = {o.path: o.source for o in outcomes if o.source is not None}
     report = render(
         findings,
-        fmt,
-        color=color,
+        options.fmt,
+        color=options.color,
         sources=sources,
         unsafe_fixes=mode.unsafe_fixes,
-        show_fixes=show_fixes and not mode.fix,
-        summary=not quiet,
+        show_fixes=options.show_fixes and not mode.fix,
+        summary=not options.quiet,
         fixed=len(fixed) if mode.fix else None,
     )
-    if fmt == "text" and not quiet:
-        if mode.fix and show_fixes and fixed:
+    if options.fmt == "text" and not options.quiet:
+        if mode.fix and options.show_fixes and fixed:
             report = _fixed_listing(fixed) + report
-        if error_count:
-            report += f"{error_count} {'path' if error_count == 1 else 'paths'} could not be checked.\n"
+        if errors:
+            report += f"{errors} {'path' if errors == 1 else 'paths'} could not be checked.\n"
         elif not findings and not fixed:
             report += "All checks passed!\n"
     return report
@@ -260,198 +236,6 @@ def _use_color(no_color: bool, output: str | None) -> bool:
     if no_color or output or os.environ.get("NO_COLOR"):
         return False
     return sys.stdout.isatty()
-
-
-# --- one file ---------------------------------------------------------------------------------
-
-
-def check_path(path: str, config: Config, mode: Mode) -> Outcome:
-    """Read, check and (in fix mode) fix one file. Never raises for the file's sake."""
-    try:
-        source = read_source(path)
-    except SourceReadError as error:
-        return Outcome(path, error=render_error(path, str(error)))
-    return _check_source_file(source, config, mode, write=mode.fix and not mode.diff)
-
-
-def _check_source_file(source: SourceFile, config: Config, mode: Mode, *, write: bool) -> Outcome:
-    path = source.path
-    outcome = Outcome(path, source=source.text)
-    try:
-        if not mode.fixing:
-            outcome.findings = check_source(source.text, path, config)
-            if not outcome.findings:
-                _raise_if_unparsable(source.text, path, config)
-            return outcome
-        result = fix_source(source.text, path, config, unsafe=mode.unsafe_fixes)
-        if not result.fixed and not result.remaining:
-            _raise_if_unparsable(source.text, path, config)
-    except SourceError as error:
-        # Python's own wording when it agrees the file is broken: what the user would see running it.
-        error = python_syntax_error(source.text) or error
-        outcome.error = render_error(path, error.message, error.line, error.column)
-        return outcome
-    except Exception as error:  # a bug in a rule must not cost the other files their check
-        outcome.error = render_error(path, f"internal error, please report it: {type(error).__name__}: {error}")
-        return outcome
-    outcome.findings, outcome.fixed = result.remaining, result.fixed
-    if result.source == source.text:
-        return outcome
-    if mode.diff:
-        outcome.diff = unified_diff(source.text, result.source, path)
-        return outcome
-    try:
-        data = source.encode(result.source)
-        if write:
-            write_atomic(path, data)
-        else:
-            outcome.fixed_bytes = data
-    except SourceWriteError as error:
-        outcome.error = render_error(path, str(error))
-        outcome.findings, outcome.fixed = check_source(source.text, path, config), []
-        return outcome
-    outcome.source = result.source
-    return outcome
-
-
-def _raise_if_unparsable(source: str, path: str, config: Config) -> None:
-    """A syntax error in a file the engine skipped (by a text pre-check, it never parsed it)."""
-    if could_have_findings(source, enabled_rules(config, path)):
-        return  # the engine parsed it
-    if python_syntax_error(source) is not None:
-        parse(source)  # report only what libcst rejects too, as the engine would
-
-
-def _run(paths: Sequence[str], config: Config, mode: Mode, jobs: int) -> Iterable[Outcome]:
-    workers = jobs or os.cpu_count() or 1
-    if workers == 1 or len(paths) < PARALLEL_THRESHOLD:
-        return [check_path(path, config, mode) for path in paths]
-    workers = min(workers, len(paths) // (PARALLEL_THRESHOLD // 2))
-    try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            chunk = max(1, len(paths) // (workers * 8))
-            return list(pool.map(check_path, paths, [config] * len(paths), [mode] * len(paths), chunksize=chunk))
-    except (OSError, BrokenProcessPool):
-        # No processes to be had here (a sandbox without semaphores, say): one is enough.
-        return [check_path(path, config, mode) for path in paths]
-
-
-def _check_stdin(stdin_filename: str | None, config: Config, mode: Mode, force_exclude: bool) -> Outcome | None:
-    path = stdin_filename or "<stdin>"
-    data = sys.stdin.buffer.read()
-    if (
-        stdin_filename
-        and force_exclude
-        and Excluder(config, config.root or Path.cwd()).excluded_with_parents(Path(path))
-    ):
-        # Excluded: an editor piping the buffer through --fix gets it back untouched.
-        return Outcome(path, fixed_bytes=data if mode.fix else None)
-    try:
-        source = decode(data, path)
-    except SourceReadError as error:
-        outcome = Outcome(path, error=render_error(path, str(error)))
-    else:
-        outcome = _check_source_file(source, config, mode, write=False)
-    if mode.fix and outcome.fixed_bytes is None:
-        # Nothing fixed (or nothing could be): an editor piping its buffer through gets it back.
-        outcome.fixed_bytes = data
-    return outcome
-
-
-def unified_diff(before: str, after: str, path: str) -> str:
-    lines = difflib.unified_diff(
-        before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{path}", f"b/{path}"
-    )
-    out = []
-    for line in lines:
-        out.append(line)
-        if not line.endswith(("\n", "\r")):
-            out.append("\n\\ No newline at end of file\n")
-    return "".join(out)
-
-
-# --- config ---------------------------------------------------------------------------------------
-
-
-def build_config(config_file, paths, stdin_filename, select, ignore, extend_select, exclude, extend_exclude) -> Config:
-    if config_file:
-        config = _read_config_file(Path(config_file))
-    else:
-        pyproject = find_pyproject(_common_parent(paths, stdin_filename))
-        config = _read_config_file(pyproject) if pyproject else Config(root=Path.cwd())
-    _check_selectors(config.select + config.ignore + config.extend_select, "the config")
-    for codes in config.per_file_ignores.values():
-        _check_selectors(codes, "per-file-ignores")
-    changes: dict = {}
-    if select:
-        changes.update(select=_check_selectors(_split(select), "--select"), ignore=(), extend_select=())
-    if ignore:
-        changes["ignore"] = changes.get("ignore", config.ignore) + _check_selectors(_split(ignore), "--ignore")
-    if extend_select:
-        changes["extend_select"] = changes.get("extend_select", config.extend_select) + _check_selectors(
-            _split(extend_select), "--extend-select"
-        )
-    if exclude:
-        changes["exclude"] = _split(exclude)
-    if extend_exclude:
-        changes["extend_exclude"] = config.extend_exclude + _split(extend_exclude)
-    return replace(config, **changes)
-
-
-def _read_config_file(path: Path) -> Config:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read config: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    if path.name == "pyproject.toml" or "tool" in data:
-        table = data.get("tool", {}).get("autograd-lint", {})
-    else:
-        table = data  # a file of its own, holding just our settings
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.autograd-lint] must be a table")
-    try:
-        return config_from_table(table, root=path.resolve().parent, source=str(path))
-    except ConfigError as error:
-        message = str(error)
-        raise ConfigError(message if message.startswith(str(path)) else f"{path}: {message}") from None
-
-
-def _common_parent(paths: Sequence[str], stdin_filename: str | None) -> Path:
-    named = [p for p in paths if p != STDIN]
-    if stdin_filename:
-        named.append(stdin_filename)
-    absolute = [os.path.abspath(p) for p in named]
-    if not absolute:
-        return Path.cwd()
-    try:
-        common = Path(os.path.commonpath(absolute))
-    except ValueError:  # paths on different drives
-        return Path.cwd()
-    while not common.exists() and common != common.parent:
-        common = common.parent
-    return common
-
-
-def _split(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
-
-
-def _check_selectors(selectors: Sequence[str], where: str) -> tuple[str, ...]:
-    codes = [rule.code for rule in all_rules()]
-    names = {rule.name for rule in all_rules()}
-    for selector in selectors:
-        known = (
-            selector == "ALL"
-            or selector in names
-            or (selector.upper().startswith("AGL") and any(code.startswith(selector.upper()) for code in codes))
-        )
-        if not known:
-            raise ConfigError(f"{where}: unknown rule selector {selector!r} (see 'autograd-lint rules')")
-    return tuple(selectors)
 
 
 # --- rules and explain ----------------------------------------------------------------------------

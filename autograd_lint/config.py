@@ -1,13 +1,20 @@
-"""Which rules run on which files: built from ``[tool.autograd-lint]`` and the command line."""
+"""Which rules run on which files: built from ``[tool.autograd-lint]`` and the command line.
+
+Reading the TOML, validating rule selectors and applying command-line overrides all live here;
+the CLI only gathers its options into ``Overrides``.
+"""
 
 from __future__ import annotations
 
 import fnmatch
+import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from .registry import all_rules
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -128,14 +135,6 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-def load_config(pyproject: Path | None) -> Config:
-    if pyproject is None:
-        return Config()
-    data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    table = data.get("tool", {}).get("autograd-lint", {})
-    return config_from_table(table, root=pyproject.parent, source=str(pyproject))
-
-
 KNOWN_KEYS = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude"}
 
 
@@ -158,3 +157,98 @@ def config_from_table(table: Mapping[str, Any], root: Path | None, source: str) 
             str(pattern): _codes(codes, "per-file-ignores") for pattern, codes in raw.items()
         }
     return Config().with_overrides(**changes)
+
+
+# --- from files and options to one Config --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the command line says about settings; empty tuples leave the config's own."""
+
+    config_file: str | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    extend_select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()
+
+
+def resolve_config(overrides: Overrides, anchors: Sequence[str]) -> Config:
+    """The config for a run: ``--config`` or the nearest ``pyproject.toml`` with our table (from
+    the common parent of ``anchors``), then the command line's overrides. Raises ``ConfigError``."""
+    if overrides.config_file:
+        config = read_config_file(Path(overrides.config_file))
+    else:
+        pyproject = find_pyproject(common_parent(anchors))
+        config = read_config_file(pyproject) if pyproject else Config(root=Path.cwd())
+    check_selectors(config.select + config.ignore + config.extend_select, "the config")
+    for codes in config.per_file_ignores.values():
+        check_selectors(codes, "per-file-ignores")
+    changes: dict[str, Any] = {}
+    if overrides.select:
+        changes.update(select=check_selectors(overrides.select, "--select"), ignore=(), extend_select=())
+    if overrides.ignore:
+        changes["ignore"] = changes.get("ignore", config.ignore) + check_selectors(overrides.ignore, "--ignore")
+    if overrides.extend_select:
+        extra = check_selectors(overrides.extend_select, "--extend-select")
+        changes["extend_select"] = changes.get("extend_select", config.extend_select) + extra
+    if overrides.exclude:
+        changes["exclude"] = overrides.exclude
+    if overrides.extend_exclude:
+        changes["extend_exclude"] = config.extend_exclude + overrides.extend_exclude
+    return replace(config, **changes)
+
+
+def read_config_file(path: Path) -> Config:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read config: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    if path.name == "pyproject.toml" or "tool" in data:
+        table = data.get("tool", {}).get("autograd-lint", {})
+    else:
+        table = data  # a file of its own, holding just our settings
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.autograd-lint] must be a table")
+    try:
+        return config_from_table(table, root=path.resolve().parent, source=str(path))
+    except ConfigError as error:
+        message = str(error)
+        raise ConfigError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+
+
+def common_parent(paths: Sequence[str]) -> Path:
+    absolute = [os.path.abspath(p) for p in paths]
+    if not absolute:
+        return Path.cwd()
+    try:
+        common = Path(os.path.commonpath(absolute))
+    except ValueError:  # paths on different drives
+        return Path.cwd()
+    while not common.exists() and common != common.parent:
+        common = common.parent
+    return common
+
+
+def split_selectors(values: Iterable[str]) -> tuple[str, ...]:
+    """``("AGL001,AGL002", "AGL003")`` -> each one, stripped: options repeat and take commas."""
+    return tuple(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+def check_selectors(selectors: Sequence[str], where: str) -> tuple[str, ...]:
+    codes = [rule.code for rule in all_rules()]
+    names = {rule.name for rule in all_rules()}
+    for selector in selectors:
+        known = (
+            selector == "ALL"
+            or selector in names
+            or (selector.upper().startswith("AGL") and any(code.startswith(selector.upper()) for code in codes))
+        )
+        if not known:
+            raise ConfigError(f"{where}: unknown rule selector {selector!r} (see 'autograd-lint rules')")
+    return tuple(selectors)
