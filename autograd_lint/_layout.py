@@ -21,7 +21,7 @@ _FOLDER = _CHECKOUT / "runtime"
 
 
 class _RuntimeFolder(importlib.abc.MetaPathFinder):
-    def find_spec(self, fullname, path, target=None):  # type: ignore[no-untyped-def]
+    def find_spec(self, fullname, path, target=None):
         if fullname != NAME:
             return None
         return importlib.util.spec_from_file_location(

@@ -149,8 +149,8 @@ def check(paths: tuple[str, ...], **options: Any) -> None:
         stdin_outcome = check_stdin(sys.stdin.buffer.read(), stdin_filename, config, mode, force_exclude)
         outcomes.append(stdin_outcome)
     errors.extend(o.error for o in outcomes if o.error)
-    for error in errors:
-        click.echo(error, err=True)
+    for line in errors:
+        click.echo(line, err=True)
 
     fixed_bytes = stdin_outcome.fixed_bytes if stdin_outcome is not None and mode.fix and not mode.diff else None
     if fixed_bytes is not None:

@@ -74,14 +74,14 @@ class FactsWalk:
                 node = pending_leave.pop()
                 if type(node) in wanted_leave:
                     visits.append((node, True))
-                if type(node) is cst.With and self._is_no_grad_with(node):
+                if isinstance(node, cst.With) and self._is_no_grad_with(node):
                     no_grad_depth -= 1
                 continue
             node_type = type(node)
             collector = _COLLECTORS.get(node_type)
             if collector is not None:
                 collector(self, node, no_grad_depth)
-            if node_type is cst.With and self._is_no_grad_with(node):
+            if node_type is cst.With and self._is_no_grad_with(node):  # type: ignore[arg-type]
                 no_grad_depth += 1
             if node_type in wanted:
                 visits.append((node, False))
@@ -120,7 +120,7 @@ class FactsWalk:
         if isinstance(node, cst.For) and isinstance(node.iter, cst.Call):
             method = method_call(node.iter, "parameters", "named_parameters")
             if method is not None:
-                target = node.target
+                target: cst.BaseExpression = node.target
                 if (
                     method.attr.value == "named_parameters"
                     and isinstance(target, cst.Tuple)

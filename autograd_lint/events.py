@@ -42,6 +42,13 @@ class Event:
     target: cst.BaseExpression | None
     via: cst.Call | None = None
 
+    @property
+    def call(self) -> cst.Call:
+        """The node of a backward, grad or step event, which is always a call."""
+        if not isinstance(self.node, cst.Call):
+            raise TypeError(f"a {self.kind.value} event is not a call")
+        return self.node
+
 
 _EVENT_NODES = (cst.Call, cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Del, cst.Attribute)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from .config import Config
 from .engine import SourceError, check_source, parse
-from .finding import Finding, Fix
+from .finding import Edit, Finding, Fix
 
 MAX_ROUNDS = 10
 
@@ -58,9 +58,9 @@ def choose_fixes(findings: Sequence[Finding], unsafe: bool) -> list[Finding]:
     candidates = [
         f for f in findings if f.fix is not None and f.fix.edits and (unsafe or f.fix.applicability == "safe")
     ]
-    candidates.sort(key=lambda f: (min(e.start for e in f.fix.edits), f.sort_key))
+    candidates.sort(key=lambda f: (_first_offset(f), f.sort_key))
     for finding in candidates:
-        edits = sorted(finding.fix.edits, key=lambda e: (e.start, e.end))
+        edits = sorted(_edits(finding), key=lambda e: (e.start, e.end))
         if any(later.start < earlier.end for earlier, later in zip(edits, edits[1:], strict=False)):
             continue  # a fix at odds with itself
         spans = [(e.start, e.end) for e in edits]
@@ -69,6 +69,14 @@ def choose_fixes(findings: Sequence[Finding], unsafe: bool) -> list[Finding]:
         chosen.append(finding)
         taken.extend(spans)
     return chosen
+
+
+def _edits(finding: Finding) -> tuple[Edit, ...]:
+    return finding.fix.edits if finding.fix is not None else ()
+
+
+def _first_offset(finding: Finding) -> int:
+    return min(e.start for e in _edits(finding))
 
 
 def apply_fixes(source: str, fixes: Sequence[Fix]) -> str:
@@ -89,13 +97,13 @@ def apply_round(source: str, chosen: list[Finding], python_accepts_original: boo
 
     Returns the findings whose fixes were applied and the new text.
     """
-    candidate = apply_fixes(source, [f.fix for f in chosen])
+    candidate = apply_fixes(source, [f.fix for f in chosen if f.fix is not None])
     if _parses(candidate, python_accepts_original):
         return chosen, candidate
     kept: list[Finding] = []
     # From the end, so the offsets of the fixes still to try stay valid.
-    for finding in sorted(chosen, key=lambda f: -min(e.start for e in f.fix.edits)):
-        candidate = apply_fixes(source, [finding.fix])
+    for finding in sorted(chosen, key=lambda f: -_first_offset(f)):
+        candidate = apply_fixes(source, [f for f in [finding.fix] if f is not None])
         if _parses(candidate, python_accepts_original):
             source = candidate
             kept.append(finding)

@@ -131,9 +131,8 @@ class TorchSemantics(Sealed):
             return None
         targets: Sequence[cst.BaseExpression] = ()
         if isinstance(node, cst.AugAssign) and isinstance(node.operator, cst.MultiplyAssign):
-            target = node.target
-            if is_zero(node.value) and isinstance(target, cst.Attribute) and target.attr.value == "grad":
-                return target.value
+            if is_zero(node.value) and isinstance(node.target, cst.Attribute) and node.target.attr.value == "grad":
+                return node.target.value
         elif isinstance(node, cst.Assign):
             targets = [t.target for t in node.targets]
         elif isinstance(node, (cst.AnnAssign, cst.Del)):

@@ -103,7 +103,7 @@ def child_fields(node_type: type) -> tuple[str, ...]:
     if fields is None:
         fields = tuple(
             name
-            for name in node_type.__dataclass_fields__
+            for name in node_type.__dataclass_fields__  # type: ignore[attr-defined]
             if name not in _SKIPPED_FIELDS and not name.startswith("whitespace")
         )
         _CHILD_FIELDS[node_type] = fields

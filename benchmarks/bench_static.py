@@ -69,7 +69,8 @@ def measure(sources: list[tuple[str, str]], config: Config, repeat: int) -> tupl
     check_times: list[list[float]] = []
     for index in range(repeat):
         gc.collect()
-        parse_round, check_round = [], []
+        parse_round: list[float] = []
+        check_round: list[float] = []
         for number, (path, text) in enumerate(sources):
             for which in (0, 1) if (index + number) % 2 else (1, 0):
                 start = clock()

@@ -87,7 +87,7 @@ class DeprecatedVariable(Rule):
     def __init__(self, context) -> None:
         super().__init__(context)
         self.uses: list[cst.CSTNode] = []
-        self.imports: list[tuple[cst.SimpleStatementLine, cst.ImportFrom, cst.ImportAlias]] = []
+        self.imports: list[tuple[cst.CSTNode, cst.ImportFrom, cst.ImportAlias]] = []
         self.fixable_uses = 0
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
@@ -123,9 +123,11 @@ class DeprecatedVariable(Rule):
             fix = None
             if isinstance(call, cst.Call) and call.func is use:
                 fix = self._call_fix(call)
-            if fix is not None:
+            if fix is not None and call is not None:
                 self.fixable_uses += 1
-            self.report(use if fix is None else call, fix=fix)
+                self.report(call, fix=fix)
+            else:
+                self.report(use)
         all_fixable = self.fixable_uses == len(self.uses)
         for statement, node, alias in self.imports:
             fix = None
@@ -175,7 +177,7 @@ def _is_variable(qualified: str) -> bool:
 
 
 def _remove_alias_fix(statement, node: cst.ImportFrom, alias: cst.ImportAlias) -> PendingFix | None:
-    names = [a for a in node.names if a is not alias]
+    names = [a for a in node.names if a is not alias] if not isinstance(node.names, cst.ImportStar) else []
     if not names:
         if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
             return PendingFix("Remove the unused import", "safe", (RemoveStatement(statement),))

@@ -89,7 +89,7 @@ class InplaceUpdateOutsideNoGrad(Rule):
 
     def __init__(self, context) -> None:
         super().__init__(context)
-        self.candidates: list[cst.CSTNode] = []
+        self.candidates: list[cst.AugAssign | cst.Call] = []
 
     def finish(self) -> None:
         context = self.context
@@ -106,7 +106,11 @@ class InplaceUpdateOutsideNoGrad(Rule):
                 if isinstance(statement, cst.SimpleStatementLine)
                 else ""
             )
-            fix = no_grad_update(context, statement, update, target, "Update under no_grad") if update else None
+            fix = (
+                no_grad_update(context, statement, update, target, "Update under no_grad")
+                if update and target
+                else None
+            )
             self.report(node, self.message.format(name=name), fix)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
@@ -130,6 +134,12 @@ def _own_grad(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
     )
 
 
-def _through_data_or_grad(node: cst.CSTNode) -> bool:
-    target = node.target if isinstance(node, cst.AugAssign) else node.func.value
+def _through_data_or_grad(node: cst.AugAssign | cst.Call) -> bool:
+    target: cst.BaseExpression
+    if isinstance(node, cst.AugAssign):
+        target = node.target
+    elif isinstance(node.func, cst.Attribute):
+        target = node.func.value
+    else:
+        return False
     return isinstance(target, cst.Attribute) and target.attr.value in ("data", "grad")

@@ -169,7 +169,7 @@ class NonLeafParameter(Rule):
             casts.append(call)
             current = call
         if casts:
-            cast = casts[0].func.attr.value
+            cast = cst.ensure_type(casts[0].func, cst.Attribute).attr.value
             message = _CHAIN_MESSAGE.format(cast=cast)
             self.pending.append((casts[-1], self._bound_name(casts[-1]), message, self._fix(node, kind, casts)))
 
@@ -265,8 +265,8 @@ class NonLeafParameter(Rule):
             moved = recast(leaf.with_changes(args=args))
             result: cst.BaseExpression = cst.Call(func=cst.Attribute(value=moved, attr=cst.Name("requires_grad_")))
         elif kind == "method":
-            moved = recast(leaf.func.value)
-            result = leaf.with_changes(func=leaf.func.with_changes(value=moved), lpar=[], rpar=[])
+            func = cst.ensure_type(leaf.func, cst.Attribute)
+            result = leaf.with_changes(func=func.with_changes(value=recast(func.value)), lpar=[], rpar=[])
         else:
             positional = [arg for arg in leaf.args if arg.keyword is None]
             data = positional[0] if len(positional) == 1 and not positional[0].star else keyword(leaf, "data")

@@ -160,8 +160,7 @@ class RequiresGradTypo(Rule):
     )
 
     def visit_Arg(self, node: cst.Arg) -> None:
-        word = node.keyword.value if node.keyword is not None else None
-        if word is None or not is_requires_grad_typo(word):
+        if node.keyword is None or not is_requires_grad_typo(word := node.keyword.value):
             return
         call = self.context.tree.parent(node)
         if isinstance(call, cst.Call) and self._is_torch_call(call):

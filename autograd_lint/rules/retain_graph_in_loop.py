@@ -103,13 +103,13 @@ class RetainGraphInLoop(Rule):
             events = context.events.of_loop(loop)
             updates = any(e.kind in ("step", "update") for e in events)
             for index, event in context.events.own_backwards(loop):
-                retain = keyword(event.node, "retain_graph")
+                retain = keyword(event.call, "retain_graph")
                 if retain is None or not is_true(retain.value):
                     continue
                 if any(later.kind in ("backward", "grad") for later in events[index + 1 :]):
                     continue
                 if not updates:
                     continue
-                fixed = context.module.code_for_node(without_argument(event.node, retain))
+                fixed = context.module.code_for_node(without_argument(event.call, retain))
                 fix = PendingFix("Drop `retain_graph=True`", "unsafe", (Replace(event.node, fixed),))
                 self.report(retain, fix=fix)

@@ -5,7 +5,7 @@ from typing import ClassVar
 import libcst as cst
 
 from ..context import FileContext
-from ..fixes import InsertStatement, PendingFix, RemoveStatement, Replace
+from ..fixes import InsertStatement, PendingEdit, PendingFix, RemoveStatement, Replace
 from ..rule import Invalid, Rule
 from ..syntax import keyword, names_bound_in, walk, without_argument
 from ..tree import Loop
@@ -122,7 +122,7 @@ class StaleGraph(Rule):
                 if value is None or isinstance(value, _PLAIN_VALUES):
                     continue
                 self.report(
-                    event.node, self.message.format(name=name), _move_into_loop(context, loop, event.node, name)
+                    event.node, self.message.format(name=name), _move_into_loop(context, loop, event.call, name)
                 )
 
 
@@ -152,7 +152,7 @@ def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: 
     between = body[body.index(assignment) + 1 : index]
     if any(isinstance(n, cst.Name) and n.value == name for s in between for n in walk(s)):
         return None
-    edits = [
+    edits: list[PendingEdit] = [
         RemoveStatement(assignment),
         InsertStatement(context.tree.statement_of(backward), (context.module.code_for_node(assignment.body[0]),)),
     ]

@@ -100,7 +100,7 @@ class ZeroGradBeforeStep(Rule):
                 sequences.append(context.events.of_function(function))
         for events in sequences:
             for clear, step in _cleared_before_step(context, events):
-                step_code = context.module.code_for_node(step.node.func) + "()"
+                step_code = context.module.code_for_node(step.call.func) + "()"
                 self.report(clear.node, self.message.format(step=step_code), _move_after(context, clear, step))
 
 
@@ -116,7 +116,7 @@ def _cleared_before_step(context: FileContext, events: list[Event]) -> Iterable[
             if later.kind in ("backward", "grad", "clear"):
                 break
             if later.kind == "step":
-                same = dotted_name(later.target) == dotted_name(event.target)
+                same = _same_target(later, event)
                 alone = len(steps) == 1 and len(cleared) == 1
                 if same or alone:
                     yield event, later
@@ -150,3 +150,9 @@ def _move_after(context: FileContext, clear: Event, step: Event) -> PendingFix |
         "unsafe",
         (RemoveStatement(clearing), InsertStatement(stepping, (code,), after=True)),
     )
+
+
+def _same_target(one: Event, other: Event) -> bool:
+    if one.target is None or other.target is None:
+        return False
+    return dotted_name(one.target) == dotted_name(other.target)
