@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import cli
 
 from autograd_lint.cli import main
 
@@ -38,27 +39,23 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def run(*args: str, input: str | bytes | None = None):
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
-
-
 def lines(text: str) -> list[str]:
     return text.splitlines()
 
 
 def test_findings_are_listed_with_source_and_carets_and_exit_1(project):
-    result = run("bad.py")
+    result = cli("bad.py")
     assert lines(result.stdout) == BAD_REPORT
     assert result.stderr == ""
     assert result.exit_code == 1
 
 
 def test_check_is_the_default_command(project):
-    assert run("check", "bad.py").stdout == run("bad.py").stdout
+    assert cli("check", "bad.py").stdout == cli("bad.py").stdout
 
 
 def test_clean_file_passes_with_exit_0(project):
-    result = run("clean.py")
+    result = cli("clean.py")
     assert result.stdout == "All checks passed!\n"
     assert result.exit_code == 0
 
@@ -66,15 +63,15 @@ def test_clean_file_passes_with_exit_0(project):
 def test_folder_is_walked_and_default_is_the_current_folder(project):
     (project / "pkg").mkdir()
     (project / "pkg" / "more.py").write_text(BAD)
-    result = run("--statistics")
+    result = cli("--statistics")
     assert result.stdout == "4\tAGL003\t[*] deprecated-variable\n"
-    listed = run("-q", ".").stdout
+    listed = cli("-q", ".").stdout
     assert [line.split(":")[0] for line in lines(listed) if "AGL003" in line] == ["bad.py"] * 2 + ["pkg/more.py"] * 2
 
 
 def test_syntax_error_is_one_line_exit_2_and_the_other_files_are_still_checked(project):
     (project / "old.py").write_text("import torch\nx = torch.ones(1)\nx.cuda(async=True)\n")
-    result = run("old.py", "bad.py")
+    result = cli("old.py", "bad.py")
     assert result.stderr == "old.py:3:8: error: syntax error: invalid syntax\n"
     assert lines(result.stdout) == BAD_REPORT + ["1 path could not be checked."]
     assert result.exit_code == 2
@@ -82,7 +79,7 @@ def test_syntax_error_is_one_line_exit_2_and_the_other_files_are_still_checked(p
 
 def test_syntax_error_is_reported_even_where_no_rule_could_fire(project):
     (project / "broken.py").write_text("def f(:\n    pass\n")
-    result = run("broken.py")
+    result = cli("broken.py")
     assert result.stderr == "broken.py:1:7: error: syntax error: invalid syntax\n"
     assert result.exit_code == 2
 
@@ -97,7 +94,7 @@ def test_syntax_error_is_reported_even_where_no_rule_could_fire(project):
 )
 def test_unreadable_content_is_one_clear_line(project, name, content, message):
     (project / name).write_bytes(content)
-    result = run(name, "clean.py")
+    result = cli(name, "clean.py")
     assert result.stderr == f"{name}: error: {message}\n"
     assert result.stdout == "1 path could not be checked.\n"
     assert result.exit_code == 2
@@ -105,7 +102,7 @@ def test_unreadable_content_is_one_clear_line(project, name, content, message):
 
 def test_missing_path_and_dangling_link_are_one_line_each(project):
     (project / "gone.py").symlink_to(project / "nowhere.py")
-    result = run("missing.py", "gone.py", "clean.py")
+    result = cli("missing.py", "gone.py", "clean.py")
     assert lines(result.stderr) == [
         "missing.py: error: no such file or directory",
         "gone.py: error: no such file or directory",
@@ -117,7 +114,7 @@ def test_missing_path_and_dangling_link_are_one_line_each(project):
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_file_without_read_permission(project):
     (project / "bad.py").chmod(0)
-    result = run("bad.py")
+    result = cli("bad.py")
     assert result.stderr == "bad.py: error: permission denied\n"
     assert result.exit_code == 2
 
@@ -125,7 +122,7 @@ def test_file_without_read_permission(project):
 def test_folder_named_like_a_python_file_is_walked_not_read(project):
     (project / "odd.py").mkdir()
     (project / "odd.py" / "inner.py").write_text(BAD)
-    result = run("-q", "odd.py")
+    result = cli("-q", "odd.py")
     assert result.stderr == ""
     assert lines(result.stdout)[0].startswith("odd.py/inner.py:2:28: AGL003")
 
@@ -142,7 +139,7 @@ def test_folder_named_like_a_python_file_is_walked_not_read(project):
 )
 def test_encodings_and_newline_styles_are_checked_normally(project, content, position):
     (project / "odd.py").write_bytes(content)
-    result = run("-q", "odd.py")
+    result = cli("-q", "odd.py")
     assert result.stderr == ""
     assert f"odd.py:{position}: AGL003 [*] [deprecated-variable] {MESSAGE}" in lines(result.stdout)
     assert result.exit_code == 1
@@ -150,14 +147,14 @@ def test_encodings_and_newline_styles_are_checked_normally(project, content, pos
 
 def test_help_documents_the_exit_codes():
     for args in ([], ["check"]):
-        text = " ".join(run(*args, "--help").stdout.split())
+        text = " ".join(cli(*args, "--help").stdout.split())
         assert "0 no problems found" in text
         assert "1 problems found" in text
         assert "2 something could not be checked: a syntax error, an unreadable file" in text
 
 
 def test_bad_option_is_exit_2(project):
-    result = run("--format", "xml", "bad.py")
+    result = cli("--format", "xml", "bad.py")
     assert result.exit_code == 2
     assert "Invalid value for '--format'" in result.stderr
 
@@ -174,19 +171,19 @@ def test_bad_option_is_exit_2(project):
 )
 def test_rule_selection(project, args, codes):
     (project / "both.py").write_text(BAD + "y = torch.FloatTensor([1])\n")
-    result = run("-q", "--format", "json", *args, "both.py")
+    result = cli("-q", "--format", "json", *args, "both.py")
     assert [item["code"] for item in json.loads(result.stdout)] == codes
     assert result.exit_code == (1 if codes else 0)
 
 
 def test_unknown_selector_is_exit_2_with_one_line(project):
-    result = run("--select", "AGL9", "bad.py")
+    result = cli("--select", "AGL9", "bad.py")
     assert result.stderr == "error: --select: unknown rule selector 'AGL9' (see 'autograd-lint rules')\n"
     assert result.exit_code == 2
 
 
 def test_json_output(project):
-    result = run("--format", "json", "bad.py")
+    result = cli("--format", "json", "bad.py")
     items = json.loads(result.stdout)
     assert items[1] == {
         "path": "bad.py",
@@ -214,14 +211,14 @@ def test_json_output(project):
 
 
 def test_github_annotations(project):
-    result = run("--format", "github", "bad.py")
+    result = cli("--format", "github", "bad.py")
     assert lines(result.stdout)[1] == (
         f"::error file=bad.py,line=4,col=5,endLine=4,endColumn=48,title=AGL003 deprecated-variable::{MESSAGE}"
     )
 
 
 def test_sarif_points_at_the_file_relative_to_the_source_root(project):
-    log = json.loads(run("--format", "sarif", "bad.py").stdout)
+    log = json.loads(cli("--format", "sarif", "bad.py").stdout)
     result = log["runs"][0]["results"][1]
     assert result["ruleId"] == "AGL003"
     assert result["locations"][0]["physicalLocation"] == {
@@ -233,68 +230,68 @@ def test_sarif_points_at_the_file_relative_to_the_source_root(project):
 
 
 def test_output_file_gets_the_report_and_stdout_stays_empty(project):
-    result = run("--output", "report.txt", "bad.py")
+    result = cli("--output", "report.txt", "bad.py")
     assert result.stdout == ""
     assert lines((project / "report.txt").read_text()) == BAD_REPORT
     assert result.exit_code == 1
 
 
 def test_quiet_prints_only_the_problems(project):
-    assert run("-q", "clean.py").stdout == ""
-    assert lines(run("-q", "bad.py").stdout) == BAD_REPORT[:-1]
+    assert cli("-q", "clean.py").stdout == ""
+    assert lines(cli("-q", "bad.py").stdout) == BAD_REPORT[:-1]
 
 
 def test_show_fixes_says_what_each_fix_does(project):
     (project / "loop.py").write_text(LOOP)
-    out = lines(run("--show-fixes", "loop.py").stdout)
+    out = lines(cli("--show-fixes", "loop.py").stdout)
     assert out[3].startswith("  help: ")
     assert out[3].endswith("(unsafe: needs --unsafe-fixes)")
     assert out[-1] == "Found 1 problem (1 fixable with --fix --unsafe-fixes)."
 
 
 def test_stdin_is_checked_under_its_given_name(project):
-    result = run("-q", "--stdin-filename", "train.py", "-", input=BAD)
+    result = cli("-q", "--stdin-filename", "train.py", "-", input=BAD)
     assert lines(result.stdout)[0] == f"train.py:2:28: AGL003 [*] [deprecated-variable] {MESSAGE}"
     assert result.exit_code == 1
 
 
 def test_stdin_with_fix_writes_the_fixed_source_to_stdout(project):
-    result = run("--fix", "-", input=BAD)
+    result = cli("--fix", "-", input=BAD)
     assert result.stdout == "import torch\n\nx = torch.rand(5, requires_grad=True)\n"
     assert result.stderr == "Found 2 problems (2 fixed, 0 remaining).\n"
     assert result.exit_code == 0
 
 
 def test_no_color_off_a_terminal_and_color_is_not_forced_into_files(project):
-    assert "\x1b[" not in run("bad.py").stdout
-    run("--output", "r.txt", "bad.py")
+    assert "\x1b[" not in cli("bad.py").stdout
+    cli("--output", "r.txt", "bad.py")
     assert "\x1b[" not in (project / "r.txt").read_text()
 
 
 def test_parallel_jobs_give_the_same_report(project):
     for index in range(10):
         (project / f"copy{index}.py").write_text(BAD)
-    serial = run("-j", "1", ".")
-    parallel = run("-j", "2", ".")
+    serial = cli("-j", "1", ".")
+    parallel = cli("-j", "2", ".")
     assert parallel.stdout == serial.stdout
     assert lines(serial.stdout)[-1] == "Found 22 problems (22 fixable with --fix)."
 
 
 def test_rules_lists_the_catalog(project):
-    out = lines(run("rules").stdout)
+    out = lines(cli("rules").stdout)
     line = next(line for line in out if line.startswith("AGL003"))
     assert line.split()[:4] == ["AGL003", "deprecated-variable", "safe", "fix"]
     assert "Flags every use of `torch.autograd.Variable`" in line
-    rows = json.loads(run("rules", "--format", "json").stdout)
+    rows = json.loads(cli("rules", "--format", "json").stdout)
     assert {"code": "AGL003", "name": "deprecated-variable", "fix": "safe"}.items() <= rows[
         [r["code"] for r in rows].index("AGL003")
     ].items()
 
 
 def test_explain_prints_the_fixed_sections_in_order():
-    by_code = run("explain", "AGL003")
+    by_code = cli("explain", "AGL003")
     assert by_code.exit_code == 0
-    assert by_code.stdout == run("explain", "deprecated-variable").stdout
+    assert by_code.stdout == cli("explain", "deprecated-variable").stdout
     out = lines(by_code.stdout)
     assert out[:3] == ["# AGL003 deprecated-variable", "", "Fix: safe (autograd-lint --fix)"]
     headings = [line for line in out if line.startswith("## ")]
@@ -308,7 +305,7 @@ def test_explain_prints_the_fixed_sections_in_order():
 
 
 def test_explain_unknown_rule_is_exit_2():
-    result = run("explain", "AGL999")
+    result = cli("explain", "AGL999")
     assert result.stderr == "autograd-lint: error: unknown rule 'AGL999' (see 'autograd-lint rules')\n"
     assert result.exit_code == 2
 
@@ -333,7 +330,7 @@ def test_the_runtime_commands_are_registered_and_checking_never_imports_torch(pr
 
 def test_a_folder_without_python_files_warns_and_passes(project):
     (project / "empty").mkdir()
-    result = run("empty")
+    result = cli("empty")
     assert (result.stderr, result.stdout, result.exit_code) == (
         "warning: no Python files found\n",
         "All checks passed!\n",
@@ -351,11 +348,11 @@ def test_stdin_with_fix_passes_a_broken_source_through_unchanged(project):
 
 def test_an_explicit_ignored_file_is_checked_unless_force_exclude(project):
     (project / ".gitignore").write_text("bad.py\n")
-    assert run("-q", "bad.py").exit_code == 1
-    skipped = run("--force-exclude", "bad.py")
+    assert cli("-q", "bad.py").exit_code == 1
+    skipped = cli("--force-exclude", "bad.py")
     assert (skipped.stdout, skipped.exit_code) == ("All checks passed!\n", 0)
-    assert run("-q", "--force-exclude", "--stdin-filename", "bad.py", "-", input=BAD).stdout == ""
-    assert run("--fix", "--force-exclude", "--stdin-filename", "bad.py", "-", input=BAD).stdout == BAD
+    assert cli("-q", "--force-exclude", "--stdin-filename", "bad.py", "-", input=BAD).stdout == ""
+    assert cli("--fix", "--force-exclude", "--stdin-filename", "bad.py", "-", input=BAD).stdout == BAD
 
 
 def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
@@ -392,4 +389,4 @@ def test_color_on_a_terminal_unless_no_color(project):
 def test_version():
     from autograd_lint import __version__
 
-    assert run("--version").stdout == f"autograd-lint, version {__version__}\n"
+    assert cli("--version").stdout == f"autograd-lint, version {__version__}\n"

@@ -6,9 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-
-from autograd_lint.cli import main
+from conftest import cli
 
 # AGL003 on lines 2 and 4, AGL008 on line 5.
 BAD = (
@@ -31,7 +29,7 @@ def configure(project: Path, table: str) -> None:
 
 
 def codes(*args: str) -> list[tuple[str, str]]:
-    result = CliRunner().invoke(main, ["--format", "json", *args], catch_exceptions=False)
+    result = cli("--format", "json", *args)
     assert result.exit_code in (0, 1), result.stderr
     return [(item["path"], item["code"]) for item in json.loads(result.stdout)]
 
@@ -92,7 +90,7 @@ def test_config_option_reads_a_file_of_its_own(project):
 )
 def test_bad_config_is_one_line_and_exit_2(project, table, message):
     configure(project, table)
-    result = CliRunner().invoke(main, ["src"], catch_exceptions=False)
+    result = cli("src")
     assert result.exit_code == 2
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
@@ -101,5 +99,5 @@ def test_bad_config_is_one_line_and_exit_2(project, table, message):
 
 
 def test_missing_config_file_is_exit_2(project):
-    result = CliRunner().invoke(main, ["--config", "nope.toml", "src"], catch_exceptions=False)
+    result = cli("--config", "nope.toml", "src")
     assert (result.exit_code, result.stderr) == (2, "error: nope.toml: no such config file\n")

@@ -8,11 +8,10 @@ import stat
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from conftest import cli
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
 
-from autograd_lint.cli import main
 from autograd_lint.config import Config
 from autograd_lint.engine import check_source, parse
 from autograd_lint.finding import Edit, Finding, Fix
@@ -30,10 +29,6 @@ LOOP_FIXED = (
 def finding(*edits: tuple[int, int, str], line: int = 1, applicability: str = "safe") -> Finding:
     fix = Fix("test", applicability, tuple(Edit(*e) for e in edits))
     return Finding("AGL999", "test", "m", "t.py", line, 1, line, 2, fix)
-
-
-def run(*args: str, input=None):
-    return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)
 
 
 # --- the pure fixer -----------------------------------------------------------------------------
@@ -99,7 +94,7 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_fix_writes_the_file_and_reports_what_was_fixed(folder):
     (folder / "bad.py").write_text(BAD)
-    result = run("--fix", "bad.py")
+    result = cli("--fix", "bad.py")
     assert result.stdout == "Found 2 problems (2 fixed, 0 remaining).\n"
     assert result.exit_code == 0
     assert (folder / "bad.py").read_text() == FIXED
@@ -107,15 +102,15 @@ def test_fix_writes_the_file_and_reports_what_was_fixed(folder):
 
 def test_fix_exits_1_when_problems_remain(folder):
     (folder / "loop.py").write_text(BAD + LOOP.replace("import torch\n", ""))
-    result = run("--fix", "-q", "loop.py")
+    result = cli("--fix", "-q", "loop.py")
     assert result.exit_code == 1
     assert [line.split(" ")[1] for line in result.stdout.splitlines() if line.startswith("loop.py")] == ["AGL002"]
-    assert run("--fix", "--unsafe-fixes", "loop.py").exit_code == 0
+    assert cli("--fix", "--unsafe-fixes", "loop.py").exit_code == 0
 
 
 def test_show_fixes_lists_the_fixes_applied(folder):
     (folder / "bad.py").write_text(BAD)
-    assert run("--fix", "--show-fixes", "bad.py").stdout.splitlines() == [
+    assert cli("--fix", "--show-fixes", "bad.py").stdout.splitlines() == [
         "Fixed 2 problems:",
         "- bad.py:",
         "    2 x AGL003 (deprecated-variable)",
@@ -138,7 +133,7 @@ def test_fix_keeps_encoding_bom_and_newlines_byte_for_byte(folder, before, after
     encoding = "latin-1" if "coding: latin-1" in before else "utf-8"
     path = folder / "odd.py"
     path.write_bytes(before.encode(encoding))
-    assert run("--fix", "odd.py").exit_code == 0
+    assert cli("--fix", "odd.py").exit_code == 0
     assert path.read_bytes() == after.encode(encoding)
 
 
@@ -149,7 +144,7 @@ def test_fix_keeps_the_permission_bits_and_touches_only_files_that_change(folder
     clean.write_text(FIXED)
     os.utime(clean, (1_000_000, 1_000_000))
     before = clean.stat()
-    run("--fix", ".")
+    cli("--fix", ".")
     assert stat.S_IMODE(bad.stat().st_mode) == 0o750
     after = clean.stat()
     assert (after.st_ino, after.st_mtime) == (before.st_ino, before.st_mtime)
@@ -159,14 +154,14 @@ def test_fix_keeps_the_permission_bits_and_touches_only_files_that_change(folder
 def test_fix_through_a_symlink_keeps_the_link(folder):
     (folder / "real.py").write_text(BAD)
     (folder / "link.py").symlink_to("real.py")
-    run("--fix", "link.py")
+    cli("--fix", "link.py")
     assert (folder / "link.py").is_symlink()
     assert (folder / "real.py").read_text() == FIXED
 
 
 def test_diff_prints_a_patch_and_writes_nothing(folder):
     (folder / "bad.py").write_text(BAD)
-    result = run("--diff", "bad.py")
+    result = cli("--diff", "bad.py")
     assert result.stdout.splitlines() == [
         "--- a/bad.py",
         "+++ b/bad.py",
@@ -181,14 +176,14 @@ def test_diff_prints_a_patch_and_writes_nothing(folder):
     assert result.exit_code == 1
     assert (folder / "bad.py").read_text() == BAD
     (folder / "bad.py").write_text(FIXED)
-    nothing = run("--diff", "bad.py")
+    nothing = cli("--diff", "bad.py")
     assert (nothing.stdout, nothing.exit_code) == ("", 0)
 
 
 def test_fix_does_not_touch_a_file_with_a_syntax_error(folder):
     text = BAD + "x.cuda(async=True)\n"
     (folder / "old.py").write_text(text)
-    result = run("--fix", "old.py")
+    result = cli("--fix", "old.py")
     assert result.exit_code == 2
     assert result.stderr == "old.py:5:8: error: syntax error: invalid syntax\n"
     assert (folder / "old.py").read_text() == text
@@ -275,7 +270,7 @@ def training_scripts(draw) -> str:
 
 def _fix_through_cli(source: str, unsafe: bool) -> bytes:
     args = ["--fix", "-q", *(["--unsafe-fixes"] if unsafe else []), "-"]
-    result = CliRunner().invoke(main, args, input=source.encode(), catch_exceptions=False)
+    result = cli(*args, input=source.encode())
     assert result.exit_code in (0, 1), result.stderr
     return result.stdout_bytes
 

@@ -6,22 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, read_expected
 
 from autograd_lint import check_source
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 MISTAKES = sorted((FIXTURES / "mistakes").glob("*.py"))
 CORRECT = sorted((FIXTURES / "correct").glob("*.py"))
-
-
-def expected_findings(script: Path) -> list[tuple[int, str]]:
-    """``fixtures/mistakes/NAME.expected``: one ``LINE CODE`` pair per line."""
-    pairs = []
-    for raw in script.with_suffix(".expected").read_text(encoding="utf-8").splitlines():
-        if raw.strip() and not raw.startswith("#"):
-            line, code = raw.split()
-            pairs.append((int(line), code))
-    return sorted(pairs)
 
 
 def found(script: Path) -> list[tuple[int, str]]:
@@ -30,7 +20,7 @@ def found(script: Path) -> list[tuple[int, str]]:
 
 @pytest.mark.parametrize("script", MISTAKES, ids=lambda p: p.stem)
 def test_mistake_fixture_reports_exactly_what_is_expected(script):
-    assert found(script) == expected_findings(script)
+    assert found(script) == read_expected(script)
 
 
 @pytest.mark.parametrize("script", CORRECT, ids=lambda p: p.stem)
