@@ -319,6 +319,7 @@ def test_console_script_and_module_run_the_same_command(project):
         assert completed.stdout.splitlines() == BAD_REPORT
 
 
+@pytest.mark.slow
 def test_the_runtime_commands_are_registered_and_checking_never_imports_torch(project):
     assert {"check", "rules", "explain", "run", "demo"} <= set(main.commands)
     code = "import sys; from autograd_lint.cli import main; main(['-q', 'bad.py'])"

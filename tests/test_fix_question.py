@@ -55,6 +55,7 @@ def test_only_the_dtype_alias_is_left(fixed_script):
     ]
 
 
+@pytest.mark.slow
 def test_fixing_again_changes_nothing(fixed_script):
     before = fixed_script.read_bytes()
     result = autograd_lint("--fix", "--unsafe-fixes", str(fixed_script))

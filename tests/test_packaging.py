@@ -77,6 +77,7 @@ def test_wheel_declares_the_command_and_its_dependencies(wheel):
         assert any(line.split()[1].startswith(dependency) for line in requires), requires
 
 
+@pytest.mark.slow
 def test_importing_the_runtime_folder_by_its_folder_name_fails_clearly():
     completed = subprocess.run([sys.executable, "-c", "import runtime"], cwd=REPO_ROOT, capture_output=True, text=True)
     assert completed.returncode == 1

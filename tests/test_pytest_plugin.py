@@ -115,6 +115,7 @@ def test_the_option_and_marker_are_documented(pytester: pytest.Pytester) -> None
     pytester.runpytest_inprocess("--markers").stdout.fnmatch_lines(["@pytest.mark.autograd_lint(**watch_kwargs):*"])
 
 
+@pytest.mark.slow
 def test_loading_the_plugin_does_not_import_torch() -> None:
     code = "import sys, autograd_lint.runtime.pytest_plugin; print('torch' in sys.modules)"
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -126,6 +126,7 @@ def test_without_torch_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> N
     )
 
 
+@pytest.mark.slow
 def test_the_installed_command_end_to_end(tmp_path: Path) -> None:
     # The report goes to --output: stderr is shared with the script and with torch's own warnings.
     report = tmp_path / "report.json"
