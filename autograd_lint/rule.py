@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import inspect
 import re
+import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
@@ -57,6 +58,17 @@ class Rule:
     VALID: ClassVar[Sequence[str]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        # Examples are written as indented triple-quoted blocks; the rule sees them as files.
+        if "VALID" in vars(cls):
+            cls.VALID = tuple(example_source(code) for code in cls.VALID)
+        if "INVALID" in vars(cls):
+            cls.INVALID = tuple(
+                replace(e, code=example_source(e.code), fixed=None if e.fixed is None else example_source(e.fixed))
+                for e in cls.INVALID
+            )
+
     def __init__(self, context: FileContext) -> None:
         self.context = context
         self.reports: list[Report] = []
@@ -87,6 +99,14 @@ class Rule:
         """The first sentence of "What it does", for tables and listings."""
         paragraph = " ".join(cls.docs().get("What it does", "").strip().split("\n\n")[0].split())
         return re.split(r"(?<=[.!?])\s+(?=[A-Z`])", paragraph, maxsplit=1)[0]
+
+
+def example_source(block: str) -> str:
+    """The file an example stands for. Examples are triple-quoted blocks indented with the code
+    around them: dedented, and without the newline after the opening quotes, so that line 1 is
+    the first line of the block."""
+    text = textwrap.dedent(block)
+    return text[1:] if text.startswith("\n") else text
 
 
 _HEADING = re.compile(r"^## (.+?)\s*$", re.MULTILINE)
