@@ -1,19 +1,26 @@
-"""Repairs shared by the rules whose fix is "update under no_grad, then clear"."""
+"""Repairs shared by the loop rules' unsafe fixes, and the checks that keep them from breaking a
+script that ran: a clear goes where no later read of the gradient can meet ``None``, a moved
+computation goes before its first use, and ``retain_graph`` stays while anything may need it."""
 
 from __future__ import annotations
 
 import libcst as cst
 
 from ..context import FileContext
-from ..fixes import PendingFix, ReplaceStatement
-from ..syntax import dotted_name
+from ..events import EventKind
+from ..fixes import InsertStatement, PendingEdit, PendingFix, ReplaceStatement
+from ..syntax import assigned_names, dotted_name, names_in, walk
+from ..tree import Loop
+
+# Calls whose result keeps no graph, so a name rebound to one carries nothing to the next iteration.
+_GRAPH_FREE = frozenset({"detach", "item", "tolist", "float", "int", "len", "range"})
 
 
 def no_grad_update(
     context: FileContext, statement: cst.CSTNode, update: str, parameter: cst.BaseExpression, description: str
 ) -> PendingFix | None:
-    """Replace ``statement`` by ``update`` under ``torch.no_grad()``, followed by
-    ``parameter.grad = None`` when the loop around it clears nothing itself."""
+    """Replace ``statement`` by ``update`` under ``torch.no_grad()``, and clear ``parameter.grad``
+    before the loop's backward when the loop clears nothing itself."""
     torch = context.imports.torch_alias()
     if torch is None or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
@@ -21,11 +28,114 @@ def no_grad_update(
         lines = [(0, update)]
     else:
         lines = [(0, f"with {torch}.no_grad():"), (1, update)]
-    comment_line = len(lines) - 1
+    edits: list[PendingEdit] = [ReplaceStatement(statement, tuple(lines), len(lines) - 1)]
     loop = context.tree.enclosing_loop(statement)
     name = dotted_name(parameter)
     if loop is not None and name is not None:
-        cleared = any(e.kind == "clear" for e in context.events.of_loop(loop))
-        if not cleared:
-            lines.append((0, f"{name}.grad = None"))
-    return PendingFix(description, "unsafe", (ReplaceStatement(statement, tuple(lines), comment_line),))
+        if not any(e.kind is EventKind.CLEAR for e in context.events.of_loop(loop)):
+            clear = clear_before_backward(context, loop, f"{name}.grad = None")
+            if clear is not None:
+                edits.append(clear)
+    return PendingFix(description, "unsafe", tuple(edits))
+
+
+def loop_statement(context: FileContext, loop: Loop, node: cst.CSTNode) -> cst.CSTNode | None:
+    """The statement of the loop's own body that holds ``node``."""
+    body = loop.body
+    for candidate in (node, *context.tree.ancestors(node)):
+        if context.tree.parent(candidate) is body:
+            return candidate
+        if candidate is loop:
+            break
+    return None
+
+
+def clear_before_backward(context: FileContext, loop: Loop, clear: str) -> InsertStatement | None:
+    """Insert ``clear`` at the top of the loop's body, or, when the iteration reads a gradient
+    before its first backward, just before that backward: no read then meets ``None`` where it
+    met the previous gradient before."""
+    for _, event in context.events.own_backwards(loop):
+        statement = loop_statement(context, loop, event.node)
+        if statement is None:
+            continue
+        body = list(getattr(loop.body, "body", ()))
+        before = body[: body.index(statement)] if statement in body else []
+        top = body[0] if body and not any(_reads_grad(context, s) for s in before) else statement
+        return InsertStatement(top, (clear,))
+    return None
+
+
+def _reads_grad(context: FileContext, node: cst.CSTNode) -> bool:
+    aliases = context.facts.grad_aliases
+    return any(
+        (isinstance(inner, cst.Attribute) and inner.attr.value == "grad")
+        or (isinstance(inner, cst.Name) and inner.value in aliases)
+        for inner in walk(node)
+    )
+
+
+def reads_grad_after(context: FileContext, loop: Loop, node: cst.CSTNode) -> bool:
+    """Does anything in the loop's body after ``node``'s statement read a gradient?"""
+    statement = loop_statement(context, loop, node)
+    body = getattr(loop.body, "body", ())
+    if statement is None or statement not in body:
+        return True
+    return any(_reads_grad(context, later) for later in body[body.index(statement) + 1 :])
+
+
+def first_use(context: FileContext, loop: Loop, name: str) -> cst.CSTNode | None:
+    """The first statement of the loop's body that mentions ``name``."""
+    for statement in getattr(loop.body, "body", ()):
+        if name in names_in(statement):
+            return statement
+    return None
+
+
+def graph_may_outlive_iteration(context: FileContext, loop: Loop, target: str, fresh: bool = False) -> bool:
+    """Could a later backward need the graph this loop's backward of ``target`` runs through?
+
+    Yes when ``target`` is backpropagated elsewhere in the scope, when the loop does not build
+    ``target`` afresh each iteration (``fresh``: a fix is about to make it), or when the loop carries a tensor across iterations (a name
+    rebound from itself, ``h = cell(x, h)``, ``w = w - lr * w.grad``, ``total = total + loss``):
+    its next use may reach back into this graph."""
+    scope = context.tree.scope_of(loop)
+    for call in context.facts.backward_calls:
+        backward_target = context.torch.backward_target(call)
+        reaches = backward_target is not None and target.split(".")[0] in names_in(backward_target)
+        if reaches and context.tree.scope_of(call) is scope and not _inside(context, call, loop):
+            return True
+    if not fresh and target not in _assigned_in(loop.body):
+        return True
+    return any(_carries_itself(context, node) for node in walk(loop.body))
+
+
+def _inside(context: FileContext, node: cst.CSTNode, container: cst.CSTNode) -> bool:
+    return any(ancestor is container for ancestor in context.tree.ancestors(node))
+
+
+def _assigned_in(body: cst.CSTNode) -> set[str]:
+    names: set[str] = set()
+    for node in walk(body):
+        if isinstance(node, cst.Assign):
+            for target in node.targets:
+                name = dotted_name(target.target)
+                if name is not None:
+                    names.add(name)
+    return names
+
+
+def _carries_itself(context: FileContext, node: cst.CSTNode) -> bool:
+    """``n = f(n)`` or ``n += t`` outside ``no_grad``, with a value that may hold a graph."""
+    if isinstance(node, cst.AugAssign):
+        names, value = set(assigned_names(node.target)) or {dotted_name(node.target) or ""}, node.value
+    elif isinstance(node, cst.Assign) and len(node.targets) == 1:
+        names, value = set(assigned_names(node.targets[0].target)), node.value
+    else:
+        return False
+    if not names or isinstance(value, (cst.Integer, cst.Float)) or context.torch.in_no_grad(node):
+        return False
+    if isinstance(value, cst.Call) and isinstance(value.func, (cst.Attribute, cst.Name)):
+        called = value.func.attr.value if isinstance(value.func, cst.Attribute) else value.func.value
+        if called in _GRAPH_FREE:
+            return False
+    return isinstance(node, cst.AugAssign) or bool(names & names_in(value))

@@ -43,7 +43,8 @@ class InplaceUpdateOutsideNoGrad(Rule):
 
     ## Fix safety
     Unsafe: the update is wrapped in `with torch.no_grad():`, and in a loop that never
-    clears gradients, `w.grad = None` follows it.
+    clears gradients, `w.grad = None` goes at the top of the loop body (just before the
+    backward when the iteration reads a gradient earlier).
     """
 
     code: ClassVar[str] = "AGL011"
@@ -69,8 +70,15 @@ class InplaceUpdateOutsideNoGrad(Rule):
         Invalid(
             "import torch\nfor _ in range(10):\n    loss = (w * x).sum()\n    loss.backward()\n    w -= 0.1 * w.grad\n",
             lines=(5,),
-            fixed="import torch\nfor _ in range(10):\n    loss = (w * x).sum()\n    loss.backward()\n"
-            "    with torch.no_grad():\n        w -= 0.1 * w.grad\n    w.grad = None\n",
+            fixed=(
+                "import torch\n"
+                "for _ in range(10):\n"
+                "    w.grad = None\n"
+                "    loss = (w * x).sum()\n"
+                "    loss.backward()\n"
+                "    with torch.no_grad():\n"
+                "        w -= 0.1 * w.grad\n"
+            ),
             unsafe=True,
         ),
         Invalid(

@@ -48,7 +48,8 @@ class LeafRebound(Rule):
 
     ## Fix safety
     Unsafe: the update becomes in place under `torch.no_grad()`, and the gradient is
-    cleared after it when the loop does not clear it already.
+    cleared at the top of the loop body (before its backward) when the loop does not
+    clear it already.
     """
 
     code: ClassVar[str] = "AGL010"
@@ -78,24 +79,45 @@ class LeafRebound(Rule):
             "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
             "    w = w - 0.1 * w.grad\n",
             lines=(5,),
-            fixed="import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
-            "    with torch.no_grad():\n        w -= 0.1 * w.grad\n    w.grad = None\n",
+            fixed=(
+                "import torch\n"
+                "for _ in range(3):\n"
+                "    w.grad = None\n"
+                "    loss = (w * x).sum()\n"
+                "    loss.backward()\n"
+                "    with torch.no_grad():\n"
+                "        w -= 0.1 * w.grad\n"
+            ),
             unsafe=True,
         ),
         Invalid(
             "import torch as T\nwhile True:\n    loss = f(b)\n    loss.backward()\n    with T.no_grad():\n"
             "        b = b - lr * b.grad  # step\n",
             lines=(6,),
-            fixed="import torch as T\nwhile True:\n    loss = f(b)\n    loss.backward()\n    with T.no_grad():\n"
-            "        b -= lr * b.grad  # step\n        b.grad = None\n",
+            fixed=(
+                "import torch as T\n"
+                "while True:\n"
+                "    b.grad = None\n"
+                "    loss = f(b)\n"
+                "    loss.backward()\n"
+                "    with T.no_grad():\n"
+                "        b -= lr * b.grad  # step\n"
+            ),
             unsafe=True,
         ),
         Invalid(
             "import torch\nfor epoch in range(5):\n    for x, y in data:\n        (model(x, w) - y).pow(2).sum().backward()\n"
             "        w = torch.clamp(w - lr * w.grad, 0, 1)\n",
             lines=(5,),
-            fixed="import torch\nfor epoch in range(5):\n    for x, y in data:\n        (model(x, w) - y).pow(2).sum().backward()\n"
-            "        with torch.no_grad():\n            w.copy_(torch.clamp(w - lr * w.grad, 0, 1))\n        w.grad = None\n",
+            fixed=(
+                "import torch\n"
+                "for epoch in range(5):\n"
+                "    for x, y in data:\n"
+                "        w.grad = None\n"
+                "        (model(x, w) - y).pow(2).sum().backward()\n"
+                "        with torch.no_grad():\n"
+                "            w.copy_(torch.clamp(w - lr * w.grad, 0, 1))\n"
+            ),
             unsafe=True,
         ),
     )

@@ -5,11 +5,12 @@ from typing import ClassVar
 import libcst as cst
 
 from ..context import FileContext
-from ..events import Event
+from ..events import Event, EventKind
 from ..fixes import InsertStatement, PendingFix
 from ..rule import Invalid, Rule
 from ..syntax import dotted_name
 from ..tree import Loop
+from ._repair import clear_before_backward, reads_grad_after
 
 
 class MissingZeroGrad(Rule):
@@ -53,7 +54,10 @@ class MissingZeroGrad(Rule):
     ## Fix safety
     Unsafe (it changes the update, on purpose): `optimizer.zero_grad()` at the top
     of the loop body when the step runs every iteration, right after the step when
-    the step is conditional; `p.grad = None` after a manual update.
+    the step is conditional, and `p.grad = None` at the top of the loop body after a
+    manual update. When the iteration reads a gradient before its backward, the clear
+    goes just before the backward instead; when a read after a conditional step would
+    meet the cleared gradient, no fix is offered: a fix never makes a script raise.
     """
 
     code: ClassVar[str] = "AGL002"
@@ -103,8 +107,15 @@ class MissingZeroGrad(Rule):
             "import torch\nwhile step < 100:\n    loss = (x - target).pow(2).mean()\n    loss.backward()\n"
             "    x.data.sub_(0.01 * x.grad.data)\n    step += 1\n",
             lines=(4,),
-            fixed="import torch\nwhile step < 100:\n    loss = (x - target).pow(2).mean()\n    loss.backward()\n"
-            "    x.data.sub_(0.01 * x.grad.data)\n    x.grad = None\n    step += 1\n",
+            fixed=(
+                "import torch\n"
+                "while step < 100:\n"
+                "    x.grad = None\n"
+                "    loss = (x - target).pow(2).mean()\n"
+                "    loss.backward()\n"
+                "    x.data.sub_(0.01 * x.grad.data)\n"
+                "    step += 1\n"
+            ),
             unsafe=True,
         ),
         Invalid(
@@ -163,8 +174,14 @@ def _clearing(context: FileContext, loop: Loop, update: Event) -> tuple[str, Pen
     if update.via is not None or not isinstance(loop.body, cst.IndentedBlock):
         return suggestion, None
     statement = context.tree.statement_of(update.node)
-    if update.kind == "step" and context.tree.parent(statement) is loop.body:
-        edit = InsertStatement(loop.body.body[0], (suggestion,))
+    if update.kind is EventKind.STEP and context.tree.parent(statement) is not loop.body:
+        # A conditional step (accumulation): clear right after it, unless a later read of a
+        # gradient in the iteration would then meet None.
+        if reads_grad_after(context, loop, statement):
+            return suggestion, None
+        edit: InsertStatement | None = InsertStatement(statement, (suggestion,), after=True)
     else:
-        edit = InsertStatement(statement, (suggestion,), after=True)
+        edit = clear_before_backward(context, loop, suggestion)
+    if edit is None:
+        return suggestion, None
     return suggestion, PendingFix(f"Clear gradients with `{suggestion}`", "unsafe", (edit,))

@@ -4,7 +4,8 @@ from typing import ClassVar
 
 from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
-from ..syntax import is_true, keyword, without_argument
+from ..syntax import dotted_name, is_true, keyword, without_argument
+from ._repair import graph_may_outlive_iteration
 
 
 class RetainGraphInLoop(Rule):
@@ -45,7 +46,10 @@ class RetainGraphInLoop(Rule):
     shared features) are not reported.
 
     ## Fix safety
-    Unsafe: drops `retain_graph=True`; a stale graph then fails loudly again.
+    Unsafe: drops `retain_graph=True`; a stale graph then fails loudly again. Offered only
+    when the loss is built afresh in the loop, no backward elsewhere in the scope reaches
+    it, and the loop carries no tensor across iterations (whose next use could reach back
+    into this graph); otherwise the finding comes without a fix.
     """
 
     code: ClassVar[str] = "AGL005"
@@ -110,6 +114,9 @@ class RetainGraphInLoop(Rule):
                     continue
                 if not updates:
                     continue
-                fixed = context.module.code_for_node(without_argument(event.call, retain))
-                fix = PendingFix("Drop `retain_graph=True`", "unsafe", (Replace(event.node, fixed),))
+                fix = None
+                target = dotted_name(event.target) if event.target is not None else None
+                if target is not None and not graph_may_outlive_iteration(context, loop, target):
+                    fixed = context.module.code_for_node(without_argument(event.call, retain))
+                    fix = PendingFix("Drop `retain_graph=True`", "unsafe", (Replace(event.node, fixed),))
                 self.report(retain, fix=fix)

@@ -7,8 +7,9 @@ import libcst as cst
 from ..context import FileContext
 from ..fixes import InsertStatement, PendingEdit, PendingFix, RemoveStatement, Replace
 from ..rule import Invalid, Rule
-from ..syntax import keyword, names_bound_in, walk, without_argument
+from ..syntax import keyword, names_bound_in, names_in, walk, without_argument
 from ..tree import Loop
+from ._repair import first_use, graph_may_outlive_iteration
 
 # Values that build no graph: rebinding a name to one of these is not a forward pass.
 _PLAIN_VALUES = (cst.Name, cst.Integer, cst.Float, cst.SimpleString, cst.ConcatenatedString, cst.List, cst.Dict)
@@ -55,8 +56,11 @@ class StaleGraph(Rule):
 
     ## Fix safety
     Unsafe (it changes what runs each iteration, on purpose): when the loss is built
-    by a simple assignment just before the loop, that assignment moves into the loop
-    before the backward, and the then-needless `retain_graph=True` is dropped.
+    by a simple assignment just before the loop, it is computed again in the loop, before
+    the first statement that uses it (the assignment before the loop goes, unless code
+    after the loop reads the name). `retain_graph=True` is dropped only when no later
+    backward can need the graph: none elsewhere in the scope reaches the loss, and the
+    loop carries no tensor from one iteration to the next (`h = cell(x, h)`).
     """
 
     code: ClassVar[str] = "AGL001"
@@ -152,11 +156,15 @@ def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: 
     between = body[body.index(assignment) + 1 : index]
     if any(isinstance(n, cst.Name) and n.value == name for s in between for n in walk(s)):
         return None
-    edits: list[PendingEdit] = [
-        RemoveStatement(assignment),
-        InsertStatement(context.tree.statement_of(backward), (context.module.code_for_node(assignment.body[0]),)),
-    ]
+    # Computed again before its first use in the loop; the original stays when code after the
+    # loop reads it too (a loop that runs no iteration must leave it defined).
+    first = first_use(context, loop, name)
+    if first is None:
+        return None
+    edits: list[PendingEdit] = [InsertStatement(first, (context.module.code_for_node(assignment.body[0]),))]
+    if not any(name in names_in(s) for s in body[index + 1 :]):
+        edits.append(RemoveStatement(assignment))
     retain = keyword(backward, "retain_graph")
-    if retain is not None:
+    if retain is not None and not graph_may_outlive_iteration(context, loop, name, fresh=True):
         edits.append(Replace(backward, context.module.code_for_node(without_argument(backward, retain))))
     return PendingFix(f"Compute `{name}` inside the loop", "unsafe", tuple(edits))
