@@ -7,8 +7,13 @@ on the outcome, one line each.
 
 from __future__ import annotations
 
+import ctypes
 import difflib
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -110,18 +115,67 @@ def _raise_if_unparsable(source: str, path: str, config: Config) -> None:
 
 
 def check_paths(paths: Sequence[str], config: Config, mode: Mode, jobs: int) -> list[Outcome]:
-    """Every file's outcome, in order; in a process pool when there are enough files."""
+    """Every file's outcome, in order; in a process pool when there are enough files.
+
+    A worker that dies (a native crash in the parser, say) costs only the files it held: they
+    are checked again one process each, so the one that kills its process is reported alone."""
     workers = jobs or os.cpu_count() or 1
     if workers == 1 or len(paths) < PARALLEL_THRESHOLD:
         return [check_path(path, config, mode) for path in paths]
     workers = min(workers, len(paths) // (PARALLEL_THRESHOLD // 2))
+    outcomes: dict[str, Outcome] = {}
     try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            chunk = max(1, len(paths) // (workers * 8))
-            return list(pool.map(check_path, paths, [config] * len(paths), [mode] * len(paths), chunksize=chunk))
-    except (OSError, BrokenProcessPool):
+        with ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+            futures = {pool.submit(check_path, path, config, mode): path for path in paths}
+            for future, path in futures.items():
+                try:
+                    outcomes[path] = future.result()
+                except BrokenProcessPool:
+                    pass
+    except OSError:
         # No processes to be had here (a sandbox without semaphores, say): one is enough.
         return [check_path(path, config, mode) for path in paths]
+    except BrokenProcessPool:
+        pass
+    for path in paths:
+        if path not in outcomes:
+            outcomes[path] = _check_alone(path, config, mode)
+    return [outcomes[path] for path in paths]
+
+
+def _check_alone(path: str, config: Config, mode: Mode) -> Outcome:
+    try:
+        with ProcessPoolExecutor(max_workers=1, initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+            return pool.submit(check_path, path, config, mode).result()
+    except BrokenProcessPool:
+        return Outcome(
+            path, error=render_error(path, "the checker's process died on this file (a crash in the parser)")
+        )
+
+
+def _die_with_parent(parent: int) -> None:
+    """A worker whose parent is gone (``kill -9``) must stop at once, not write files nobody asked
+    for any more, nor wait forever on a pipe nobody reads."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+    watchdog = threading.Thread(target=_watch_parent, args=(parent,), daemon=True)
+    watchdog.start()
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
 
 
 def check_stdin(data: bytes, stdin_filename: str | None, config: Config, mode: Mode, force_exclude: bool) -> Outcome:
