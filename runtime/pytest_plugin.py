@@ -11,7 +11,8 @@ missing-zero-grad: ...``, and its traceback ends at the user's line, not in the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -61,7 +62,9 @@ def autograd_lint_watch() -> Iterator[Any]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     finding = _finding_that_failed(call)
     if finding is None:
         return (yield)
@@ -89,7 +92,8 @@ def _finding_that_failed(call: pytest.CallInfo[None]) -> Finding | None:
 
 def _end_at_the_users_line(excinfo: pytest.ExceptionInfo[BaseException], finding: Finding) -> None:
     """Drops the frames below the user's call: torch's backward and the monitor that raised."""
-    users, tb = None, excinfo.tb
+    users: TracebackType | None = None
+    tb: TracebackType | None = excinfo.tb
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == finding.path and tb.tb_lineno == finding.line:
             users = tb
