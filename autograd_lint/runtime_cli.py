@@ -30,7 +30,7 @@ Exit codes:
   1  findings (or the script raised an exception, as python would exit)
   2  autograd-lint could not run it: no such script or module, torch missing,
      a bad option, a report file that cannot be written
-  N  the script's own sys.exit(N), passed through"""
+  N  the script's own sys.exit(N) or os._exit(N), passed through"""
 CONTEXT = {
     "ignore_unknown_options": True,
     "allow_interspersed_args": False,
@@ -73,7 +73,7 @@ _OPTIONS_WITH_A_VALUE = ("--format", "--output", "-o")
 )
 @click.argument("arguments", nargs=-1, type=click.UNPROCESSED, metavar="SCRIPT [ARGS]...")
 def run(fmt: str, output: str | None, module: str | None, arguments: Sequence[str]) -> None:
-    """Run SCRIPT [ARGS]... as `python SCRIPT ARGS...` would, watching autograd, and report.
+    """Run SCRIPT [ARGS]... (or -m MODULE [ARGS]...) as python would, watching autograd, and report.
 
     The report goes to stderr (or --output) after the script ends; the script's own output
     and traceback come through unchanged. The processes it starts (multiprocessing,

@@ -113,7 +113,11 @@ def _exit(status: int) -> None:
     session = _session
     if session is not None and session.pid == os.getpid():
         if session.on_os_exit is not None:
-            status = session.on_os_exit(status)
+            try:
+                status = session.on_os_exit(status)
+            except SystemExit as exit:  # the report could not be written: exit 2, as without os._exit
+                status = exit.code if isinstance(exit.code, int) else 2
+            shutil.rmtree(session.run_dir, ignore_errors=True)  # the run's own cleanup will never come
         else:
             _write_child_findings()
     _REAL_OS_EXIT(status)
@@ -127,6 +131,8 @@ def _write_child_findings() -> None:
         session.owns_watch = False  # once: os._exit from an atexit handler would come here again
         session.monitor.__exit__(None, None, None)  # the end-of-watch checks run too
     findings = session.monitor.findings[session.first_finding :]
+    if not findings:
+        return  # DataLoader workers and the like: no file for nothing
     try:
         _gather.write_findings(session.run_dir, [(process_label(), findings)])
     except OSError:
