@@ -120,3 +120,30 @@ def test_loading_the_plugin_does_not_import_torch() -> None:
     code = "import sys, autograd_lint.runtime.pytest_plugin; print('torch' in sys.modules)"
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert completed.stdout == "False\n", completed.stderr
+
+
+def test_a_failure_by_a_finding_reads_like_one(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # the short summary is cut to the terminal's width
+    path = pytester.makepyfile(test_training=TESTS)
+    line = path.read_text().splitlines().index("        distance.backward(retain_graph=True)") + 1
+    result = pytester.runpytest_inprocess("-rA", "-W", "ignore::UserWarning", "-k", "marked")
+    result.stdout.fnmatch_lines(
+        [
+            "*short test summary info*",
+            f"FAILED test_training.py::test_broken_marked - AGL001 at test_training.py:{line}: stale-graph: backward*",
+            f"FAILED test_training.py::test_broken_marked_for_one_check - AGL002 at test_training.py:{line}: "
+            "missing-zero-grad: backward adds into x.grad*",
+        ]
+    )
+    # The traceback ends at the user's backward call: neither torch's frames nor the monitor's.
+    result.stdout.fnmatch_lines([">*distance.backward(retain_graph=True)", "E *AutogradLintError: AGL001*"])
+    result.stdout.no_fnmatch_line("*monitor.py*")
+    result.stdout.no_fnmatch_line("*torch/_tensor.py*")
+    result.stdout.no_fnmatch_line("*pytest_plugin.py*")
+
+
+def test_tb_line_names_the_users_line(pytester: pytest.Pytester) -> None:
+    path = pytester.makepyfile(test_training=TESTS)
+    line = path.read_text().splitlines().index("        distance.backward(retain_graph=True)") + 1
+    result = pytester.runpytest_inprocess("--tb=line", "-W", "ignore::UserWarning", "-k", "test_broken_marked_for")
+    result.stdout.fnmatch_lines([f"{path}:{line}: AGL002 at test_training.py:{line}: missing-zero-grad: *"])
