@@ -1,0 +1,157 @@
+"""The runtime checks' records: code, name, warning category and docs, found by a registry (no torch).
+
+Each check is its warning category, registered with ``@runtime_check``; the class docstring holds
+the same sections as a static rule's (``autograd_lint.rule.DOC_SECTIONS``), so ``autograd-lint
+explain`` prints either the same way, and the tables in the package docstring and the README are
+generated from here (``python -m autograd_lint.runtime.catalog``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Known false positives")
+CODE_PATTERN = re.compile(r"^AGL\d{3}$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+class CatalogError(Exception):
+    """Two runtime checks share a code or name, or one is malformed: a bug in the package."""
+
+
+class AutogradLintWarning(UserWarning):
+    """Base of every warning the runtime monitor issues; filter on it to silence them all."""
+
+
+class CheckUnavailableWarning(AutogradLintWarning):
+    """A runtime check cannot run on this torch (a private API it needs is missing); issued once."""
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    name: str
+    category: type[AutogradLintWarning]
+    runtime_only: bool = True
+    doc: str = field(default="", compare=False, repr=False)
+
+    def docs(self) -> dict[str, str]:
+        from autograd_lint.rule import parse_doc_sections  # libcst comes with it: only when asked
+
+        return parse_doc_sections(self.doc)
+
+    def summary(self) -> str:
+        """The first sentence of "What it does", for tables and listings."""
+        text = self.doc.split("## What it does", 1)[-1].split("\n## ", 1)[0]
+        paragraph = " ".join(text.strip().split("\n\n")[0].split())
+        return re.split(r"(?<=[.!?])\s+(?=[A-Z`])", paragraph, maxsplit=1)[0]
+
+
+class CheckRegistry:
+    """Checks by code and by name; adding a second one with either fails loudly."""
+
+    def __init__(self) -> None:
+        self._by_code: dict[str, Check] = {}
+        self._by_name: dict[str, Check] = {}
+
+    def add(self, check: Check) -> Check:
+        if not CODE_PATTERN.match(check.code) or not NAME_PATTERN.match(check.name):
+            raise CatalogError(f"bad runtime check code {check.code!r} or name {check.name!r}")
+        missing = [s for s in DOC_SECTIONS if f"## {s}\n" not in check.doc + "\n"]
+        if missing:
+            raise CatalogError(f"{check.code}: docs lack section(s) {', '.join(missing)}")
+        for table, key in ((self._by_code, check.code), (self._by_name, check.name)):
+            if key in table:
+                raise CatalogError(
+                    f"{key} is claimed by both {table[key].category.__name__} and {check.category.__name__}"
+                )
+        self._by_code[check.code] = check
+        self._by_name[check.name] = check
+        return check
+
+    def __iter__(self) -> Iterator[Check]:
+        return iter(sorted(self._by_code.values(), key=lambda c: c.code))
+
+    def __len__(self) -> int:
+        return len(self._by_code)
+
+    def find(self, key: str) -> Check | None:
+        return self._by_code.get(key.upper()) or self._by_name.get(key)
+
+
+REGISTRY = CheckRegistry()
+
+
+def runtime_check(code: str, name: str, *, runtime_only: bool = True) -> Callable[[type], type]:
+    def register(category: type) -> type:
+        check = REGISTRY.add(Check(code, name, category, runtime_only, inspect.getdoc(category) or ""))
+        category.check = check  # type: ignore[attr-defined]
+        return category
+
+    return register
+
+
+def all_checks() -> tuple[Check, ...]:
+    from . import _check_docs  # noqa: F401  (registers every check)
+
+    return tuple(REGISTRY)
+
+
+# -- generated tables ----------------------------------------------------------------------------------
+
+README_START, README_END = "<!-- runtime-checks:start -->", "<!-- runtime-checks:end -->"
+DOCSTRING_START, DOCSTRING_END = ".. runtime-checks:start", ".. runtime-checks:end"
+
+
+def markdown_table() -> str:
+    rows = ["| code | check | what it sees |", "|---|---|---|"]
+    for check in all_checks():
+        where = "runtime only" if check.runtime_only else "also static"
+        rows.append(f"| {check.code} | `{check.name}` | {check.summary()} ({where}) |")
+    return "\n".join(rows)
+
+
+def docstring_table() -> str:
+    lines = []
+    for check in all_checks():
+        lines.append(
+            f"- {check.code} ``{check.name}``{'' if check.runtime_only else ' (also static)'}: {check.summary()}"
+        )
+    return "\n".join(lines)
+
+
+def with_tables(text: str, start: str, end: str, table: str) -> str:
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    return f"{before}{start}\n\n{table}\n\n{end}{after}"
+
+
+def generated_files() -> dict[Path, str]:
+    """Each file whose table is generated, with the text it should have."""
+    here = Path(__file__).resolve().parent
+    readme, package = here.parent / "README.md", here / "__init__.py"
+    found = {}
+    for path, start, end, table in (
+        (readme, README_START, README_END, markdown_table()),
+        (package, DOCSTRING_START, DOCSTRING_END, docstring_table()),
+    ):
+        if path.exists():
+            found[path] = with_tables(path.read_text(encoding="utf-8"), start, end, table)
+    return found
+
+
+def main() -> int:
+    for path, text in generated_files().items():
+        if path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+            print(f"updated the runtime check table in {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
