@@ -3,17 +3,15 @@
 Each check is its warning category, registered with ``@runtime_check``; the class docstring holds
 the same sections as a static rule's (``autograd_lint.rule.DOC_SECTIONS``), so ``autograd-lint
 explain`` prints either the same way, and the tables in the package docstring and the README are
-generated from here (``python -m autograd_lint.runtime.catalog``).
+generated from here (``python -m autograd_lint.runtime.tables``).
 """
 
 from __future__ import annotations
 
 import inspect
 import re
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Known false positives")
 CODE_PATTERN = re.compile(r"^AGL\d{3}$")
@@ -100,58 +98,3 @@ def all_checks() -> tuple[Check, ...]:
     from . import _check_docs  # noqa: F401  (registers every check)
 
     return tuple(REGISTRY)
-
-
-# -- generated tables ----------------------------------------------------------------------------------
-
-README_START, README_END = "<!-- runtime-checks:start -->", "<!-- runtime-checks:end -->"
-DOCSTRING_START, DOCSTRING_END = ".. runtime-checks:start", ".. runtime-checks:end"
-
-
-def markdown_table() -> str:
-    rows = ["| code | check | what it sees |", "|---|---|---|"]
-    for check in all_checks():
-        where = "runtime only" if check.runtime_only else "also static"
-        rows.append(f"| {check.code} | `{check.name}` | {check.summary()} ({where}) |")
-    return "\n".join(rows)
-
-
-def docstring_table() -> str:
-    lines = []
-    for check in all_checks():
-        lines.append(
-            f"- {check.code} ``{check.name}``{'' if check.runtime_only else ' (also static)'}: {check.summary()}"
-        )
-    return "\n".join(lines)
-
-
-def with_tables(text: str, start: str, end: str, table: str) -> str:
-    before, rest = text.split(start, 1)
-    _, after = rest.split(end, 1)
-    return f"{before}{start}\n\n{table}\n\n{end}{after}"
-
-
-def generated_files() -> dict[Path, str]:
-    """Each file whose table is generated, with the text it should have."""
-    here = Path(__file__).resolve().parent
-    readme, package = here.parent / "README.md", here / "__init__.py"
-    found = {}
-    for path, start, end, table in (
-        (readme, README_START, README_END, markdown_table()),
-        (package, DOCSTRING_START, DOCSTRING_END, docstring_table()),
-    ):
-        if path.exists():
-            found[path] = with_tables(path.read_text(encoding="utf-8"), start, end, table)
-    return found
-
-
-def main() -> int:
-    for path, text in generated_files().items():
-        if path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-            print(f"updated the runtime check table in {path}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
