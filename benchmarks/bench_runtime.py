@@ -178,7 +178,7 @@ def entry_cost(optimizers_gone: int, repeats: int = 30) -> float:
             optimizer.zero_grad()
             model(inputs).sum().backward()
             optimizer.step()
-        del optimizer
+            del optimizer
     gc.collect()
     costs = []
     for _ in range(repeats):

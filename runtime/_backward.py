@@ -21,51 +21,68 @@ Token = list[tuple[torch.Tensor, LeafState]]
 
 class BackwardChecks(MonitorBase):
     def _before_backward(self, tensors: Any, accumulate: bool, create_graph: bool) -> Token:
-        self._flush_pending()
+        if self._pending:
+            self._flush_pending()
         self._backward_count += 1
-        if NON_FINITE_GRADIENT in self._checks and _nonfinite_cpu_scalar(tensors):
+        # A non-finite loss asks for a scan at the next step; needless when that step is scanned anyway.
+        if self._next_step_unscanned and NON_FINITE_GRADIENT in self._checks and _nonfinite_cpu_scalar(tensors):
             self._nonfinite_loss = True
         frame = user_frame()
         place = place_of(frame)
-        # leaf id -> [leaf, oldest use, newest use] over every root
-        used: dict[int, list[Any]] = {}
-        strict_uses: list[Any] = []
-        casts: list[tuple[Any, weakref.ref]] = []
-        non_cpu = False
-        for root in _root_nodes(tensors):
-            record = self._root_record(root, place)
-            strict_uses += record.uses
-            casts += record.casts
-            for leaf_ref, oldest, newest in record.leaves:
-                leaf = leaf_ref()
-                if leaf is None:
-                    continue
-                entry = used.get(id(leaf))
-                if entry is None:
-                    used[id(leaf)] = [leaf, oldest, newest]
-                elif oldest is not None:
-                    entry[1] = min(entry[1], oldest)
-                    entry[2] = max(entry[2], newest)
+        records = [self._root_record(root, place) for root in _root_nodes(tensors)]
+        if len(records) == 1:
+            used = records[0].leaves
+        else:  # several roots: merge, keeping each leaf's oldest and newest use
+            merged: dict[int, list[Any]] = {}
+            for record in records:
+                for leaf, oldest, newest in record.leaves:
+                    entry = merged.get(id(leaf))
+                    if entry is None:
+                        merged[id(leaf)] = [leaf, oldest, newest]
+                    elif oldest is not None:
+                        entry[1], entry[2] = min(entry[1], oldest), max(entry[2], newest)
+            used = [tuple(entry) for entry in merged.values()]  # type: ignore[misc]
         if create_graph and not self._only_newest_use:
-            non_cpu = any(entry[0].device.type != "cpu" for entry in used.values())
-            self._only_newest_use = non_cpu
+            self._only_newest_use = any(leaf.device.type != "cpu" for leaf, _, _ in used)
         stale: dict[int, tuple[torch.Tensor, str]] = {}
         stale_grads = []
         filled: Token = []
         order = STALE_GRAPH in self._checks and _graph.HAS_SEQUENCE_NR
         only_newest = self._only_newest_use
-        for key, (leaf, oldest, newest) in used.items():
-            state = self._state(leaf)
-            self._sync_version(leaf, state)
+        table = self._leaves
+        seq_now = _graph.next_sequence_nr()
+        for leaf, oldest, newest in used:
+            state = table.get(leaf, seq_now)
+            if leaf._version != state.seen_version:
+                self._sync_version(leaf, state)
             use = newest if only_newest else oldest
             if order and use is not None and state.update_seq > use:
-                stale[key] = (leaf, state.update_how)
+                stale[id(leaf)] = (leaf, state.update_how)
             if accumulate:
                 state.pending_since = self._grad_since(leaf, state)
                 if not state.stepped and state.pending_since < state.updates:
                     stale_grads.append(leaf)
                 filled.append((leaf, state))
-        for tensor_id, updates_at_use in strict_uses:
+        if self._strict_ids:
+            for record in records:
+                self._strict_stale(record.uses, stale)
+        items: list[checks.Item] = []
+        if stale:
+            names = [self._name(t, frame) for t, _ in stale.values()]
+            items.append(checks.stale_graph(names, next(iter(stale.values()))[1], place))
+        if stale_grads:
+            items.append(checks.missing_zero_grad_at_backward([self._name(t, frame) for t in stale_grads], place))
+        casts = [cast for record in records for cast in record.casts]
+        if casts and NON_LEAF_PARAMETER in self._checks:
+            items += self._moved_leaf_items(casts, frame, place)
+        if self._roots and LOSS_KEPT_WITH_GRAPH in self._checks:
+            items += self._kept_graph_items(place)
+        if items:
+            self._deliver(items)
+        return filled
+
+    def _strict_stale(self, uses: list[Any], stale: dict[int, tuple[torch.Tensor, str]]) -> None:
+        for tensor_id, updates_at_use in uses:
             ref = self._strict_ids.get(tensor_id)
             tensor = ref() if ref is not None else None
             if tensor is not None and tensor_id not in stale:
@@ -73,46 +90,39 @@ class BackwardChecks(MonitorBase):
                 self._sync_version(tensor, state)
                 if state.updates != updates_at_use:
                     stale[tensor_id] = (tensor, state.update_how)
-        items: list[checks.Item] = []
-        if stale:
-            names = [self._name(t, frame) for t, _ in stale.values()]
-            items.append(checks.stale_graph(names, next(iter(stale.values()))[1], place))
-        if stale_grads:
-            items.append(checks.missing_zero_grad_at_backward([self._name(t, frame) for t in stale_grads], place))
-        if casts and NON_LEAF_PARAMETER in self._checks:
-            items += self._moved_leaf_items(casts, frame, place)
-        if LOSS_KEPT_WITH_GRAPH in self._checks:
-            items += self._kept_graph_items(place)
-        self._deliver(items)
-        return filled
 
     def _after_backward(self, filled: Token) -> None:
         seq = _graph.next_sequence_nr()
-        collect_fresh = bool(self._optimizers)
+        # Listed for AGL103 only when no optimizer holds them: in a sound loop the list stays empty.
+        owned = self._owned if self._optimizers else None
         step_count = self._step_count
         for leaf, state in filled:
             grad = leaf.grad
             if grad is not None:
-                if state.grad_ref is None or state.grad_ref() is not grad:
+                ref = state.grad_ref
+                if ref is None or ref() is not grad:
                     state.grad_ref = weakref.ref(grad)
                 state.grad_version = grad._version
                 state.grad_since = state.pending_since
-                state.grad_epoch = state.epoch()
-                if collect_fresh and state.fresh_mark != step_count:
+                state.grad_epoch = state.steps if state.stepped else state.updates
+                if owned is not None and id(leaf) not in owned and state.fresh_mark != step_count:
                     state.fresh_mark = step_count
                     self._fresh.append(state)
             state.seen_version = leaf._version
             state.seen_seq = seq
 
     def _root_record(self, root: Any, place: Place) -> RootRecord:
-        """The leaves under ``root``, walked once per graph: a retained graph reuses the walk."""
+        """The leaves under ``root``, walked once per graph: a retained graph reuses the walk.
+
+        The record holds the leaves themselves: it lives in the root's metadata, so no longer than
+        the graph, which holds them too.
+        """
         metadata = root.metadata if _graph.HAS_METADATA else {}
         record = metadata.get(self._key)
         if record is None:
             found = _graph.walk(root, read_uses=bool(self._strict_ids) and _graph.HAS_METADATA)
-            leaves = [(weakref.ref(leaf), oldest, newest) for leaf, oldest, newest in found.leaves.values()]
-            casts = [(node, weakref.ref(leaf)) for node, leaf in found.casts]
-            record = RootRecord(place, leaves, found.uses, casts)
+            casts = [(node, weakref.ref(leaf)) for node, leaf in found.casts] if found.casts else []
+            record = RootRecord(place, list(found.leaves.values()), found.uses, casts)
             if _graph.HAS_METADATA:
                 metadata[self._key] = record
                 if LOSS_KEPT_WITH_GRAPH in self._checks and (place.path, place.line) not in self._kept_reported:
@@ -197,7 +207,7 @@ def _nonfinite_cpu_scalar(tensors: Any) -> bool:
     """Is a loss being backpropagated a NaN or inf? Only CPU scalars are read: on an accelerator the
     read would make the host wait for the device on every step."""
     for item in (tensors,) if isinstance(tensors, torch.Tensor) else tensors:
-        if isinstance(item, torch.Tensor) and item.device.type == "cpu" and item.numel() == 1:
+        if isinstance(item, torch.Tensor) and item.is_cpu and item.numel() == 1:
             if not math.isfinite(item.item()):
                 return True
     return False

@@ -37,6 +37,7 @@ class MonitorBase:
         self._kept_reported: set[tuple[str, int]] = set()
         self._backward_count = 0
         self._nonfinite_loss = False
+        self._next_step_unscanned = True
         self._only_newest_use = False  # once nodes may come from a CUDA worker thread (see _graph.Walk)
         # optimizer side
         self._optimizers: dict[int, OptimizerRecord] = {}

@@ -106,7 +106,7 @@ class RootRecord:
     def __init__(
         self,
         place: Place,
-        leaves: list[tuple[weakref.ref, int | None, int | None]],
+        leaves: list[Any],
         uses: list[Any],
         casts: list[tuple[Any, weakref.ref]],
     ):

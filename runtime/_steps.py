@@ -41,43 +41,54 @@ class StepChecks(MonitorBase):
         return record
 
     def _before_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
-        self._flush_pending()
+        if self._pending:
+            self._flush_pending()
         frame = user_frame()
         place = place_of(frame)
-        items = self._orphan_items() + self._deferred_finite_items(wait=False)
-        record = self._record(optimizer, frame)
+        items = self._orphan_items() if self._orphans else []
+        if self._deferred_finite:
+            items += self._deferred_finite_items(wait=False)
+        record = self._optimizers.get(id(optimizer))
+        if record is None or record.ref() is not optimizer or record.signature != _signature(optimizer):
+            record = self._record(optimizer, frame)
         record.steps += 1
         # A closure (LBFGS) clears and recomputes the gradients inside the step itself.
         has_closure = (len(args) > 1 and args[1] is not None) or kwargs.get("closure") is not None
-        stale, grads, owners, with_grad = [], [], [], []
-        for param, state in record.params:
-            if not param.requires_grad:
-                continue
-            if not state.stepped:
-                state.stepped = True
-                state.grad_since = state.steps
-            if param._version != state.seen_version:
-                self._sync_version(param, state)
-            grad = param.grad
-            if grad is None:
-                continue
-            with_grad.append((param, state))
-            if not has_closure and self._grad_since(param, state) < state.steps:
-                stale.append(param)
-            if grad.layout == torch.strided:
-                grads.append(grad)
-                owners.append(param)
-        how = f"by {record.kind}.step() at line {place.line}"
-        self._step_starts[id(optimizer)] = (_graph.next_sequence_nr(), place, how, [] if has_closure else with_grad)
-        if stale:
-            items.append(checks.missing_zero_grad_at_step(record.kind, [self._name(p, frame) for p in stale], place))
-        # GradScaler hands fused optimizers its inf check and lets them skip the step themselves.
-        scan = (
+        scan = NON_FINITE_GRADIENT in self._checks and (
             record.steps <= checks.FINITE_SCAN_FIRST_STEPS
             or record.steps % checks.FINITE_SCAN_EVERY == 0
             or self._nonfinite_loss
         )
-        if scan and grads and "found_inf" not in kwargs and NON_FINITE_GRADIENT in self._checks:
+        stale, grads, owners, with_grad = [], [], [], []
+        for param, state in record.params:
+            grad = param.grad
+            if grad is None or not param.requires_grad:
+                if not state.stepped and param.requires_grad:
+                    state.stepped, state.grad_since = True, state.steps
+                continue
+            if not state.stepped:
+                state.stepped, state.grad_since = True, state.steps
+            if param._version != state.seen_version:
+                self._sync_version(param, state)
+            with_grad.append((param, state))
+            # The common case first: a gradient tensor no backward under the monitor has filled
+            # before the last step (zero_grad set it to None) needs no further look.
+            ref = state.grad_ref
+            if not has_closure and ref is not None and ref() is grad and self._grad_since(param, state) < state.steps:
+                stale.append(param)
+            if scan and grad.layout == torch.strided:
+                grads.append(grad)
+                owners.append(param)
+        self._step_starts[id(optimizer)] = (
+            _graph.next_sequence_nr(),
+            place,
+            record.kind,
+            [] if has_closure else with_grad,
+        )
+        if stale:
+            items.append(checks.missing_zero_grad_at_step(record.kind, [self._name(p, frame) for p in stale], place))
+        # GradScaler hands fused optimizers its inf check and lets them skip the step themselves.
+        if scan and grads and "found_inf" not in kwargs:
             self._nonfinite_loss = False
             items += self._deferred_finite_items(wait=True)
             if all(g.device.type == "cpu" for g in grads):
@@ -86,30 +97,41 @@ class StepChecks(MonitorBase):
                     items.append(checks.non_finite_gradient(record.kind, [self._name(p, frame) for p in bad], place))
             else:
                 self._defer_finite(grads, owners, record.kind, place)
-        self._deliver(items)
+        if items:
+            self._deliver(items)
 
     def _after_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
         record = self._optimizers.get(id(optimizer))
         start = self._step_starts.pop(id(optimizer), None)
         if record is None or start is None:
             return
-        seq, place, how, with_grad = start
+        seq, place, kind, with_grad = start
         if not with_grad:  # a closure filled them during the step
             with_grad = [(p, s) for p, s in record.params if p.requires_grad and p.grad is not None]
         seen_seq = _graph.next_sequence_nr()
+        how = ""
         for param, state in with_grad:
             state.steps += 1
-            self._count_update(state, seq, how)
+            state.updates += 1
+            if seq is not None and seq > state.update_seq:
+                state.update_seq = seq
+                # The message is built once per step, and only for the leaves whose record it changes.
+                state.update_how = how = how or f"by {kind}.step() at line {place.line}"
             state.seen_version = param._version
             state.seen_seq = seen_seq
         if record.never_grad:
             for key in [key for key, p in record.never_grad.items() if p.grad is not None]:
                 del record.never_grad[key]
         self._step_count += 1
-        items = self._not_optimized_items(place) if PARAMETER_NOT_OPTIMIZED in self._checks else []
+        upcoming = record.steps + 1
+        self._next_step_unscanned = not (
+            upcoming <= checks.FINITE_SCAN_FIRST_STEPS or upcoming % checks.FINITE_SCAN_EVERY == 0
+        )
+        items = self._not_optimized_items(place) if self._fresh else []
         if record.steps == checks.UNUSED_AFTER_STEPS:
             items += self._unused_items(record)
-        self._deliver(items)
+        if items:
+            self._deliver(items)
 
     # -- AGL101 on an accelerator -----------------------------------------------------------------
 
@@ -164,6 +186,8 @@ class StepChecks(MonitorBase):
 
     def _not_optimized_items(self, place: Any) -> list[checks.Item]:
         fresh, self._fresh = self._fresh, []
+        if PARAMETER_NOT_OPTIMIZED not in self._checks:
+            return []
         owned, now = self._owned, self._step_count
         found = []
         for state in fresh:

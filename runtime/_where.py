@@ -70,13 +70,11 @@ def place_of(frame: FrameType | None) -> Place:
     if frame is None:
         return UNKNOWN_PLACE
     module_globals = frame.f_globals
-    return Place(
-        frame.f_code.co_filename,
-        frame.f_lineno,
-        module_globals.get("__name__"),
-        # Keeping the registry, not the globals: the globals would keep the user's tensors alive.
-        module_globals.setdefault("__warningregistry__", {}),
-    )
+    # Keeping the registry, not the globals: the globals would keep the user's tensors alive.
+    registry = module_globals.get("__warningregistry__")
+    if registry is None:
+        registry = module_globals["__warningregistry__"] = {}
+    return Place(frame.f_code.co_filename, frame.f_lineno, module_globals.get("__name__"), registry)
 
 
 def line_extent(path: str, line: int) -> tuple[int, int]:

@@ -30,7 +30,7 @@ class CheckUnavailableWarning(AutogradLintWarning):
     """A runtime check cannot run on this torch (a private API it needs is missing); issued once."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per check: compared and hashed by identity, cheaply
 class Check:
     code: str
     name: str
