@@ -41,7 +41,7 @@ class BackwardChecks(MonitorBase):
                         merged[id(leaf)] = [leaf, oldest, newest]
                     elif oldest is not None:
                         entry[1], entry[2] = min(entry[1], oldest), max(entry[2], newest)
-            used = [tuple(entry) for entry in merged.values()]  # type: ignore[misc]
+            used = [tuple(entry) for entry in merged.values()]
         if create_graph and not self._only_newest_use:
             self._only_newest_use = any(leaf.device.type != "cpu" for leaf, _, _ in used)
         stale: dict[int, tuple[torch.Tensor, str]] = {}

@@ -50,7 +50,7 @@ def broken_descent(lr: float, iterations: int, seed: int) -> tuple[list[float], 
         history = []
         for _ in range(iterations):
             distance.backward(retain_graph=True)
-            x.data.sub_(lr * x.grad.data)
+            x.data.sub_(lr * x.grad.data)  # type: ignore[union-attr]
             history.append(torch.mean((x.detach() - target) ** 2).item())
     return history, list(monitor.findings)
 
@@ -66,7 +66,7 @@ def descent(lr: float, iterations: int, device: torch.device, seed: int) -> tupl
         distances[k] = distance.detach()
         distance.backward()
         with torch.no_grad():
-            x -= lr * x.grad
+            x -= lr * x.grad  # type: ignore[operator]
         x.grad = None
     distances[iterations] = torch.mean((x.detach() - target) ** 2)
     return distances.tolist(), x.detach().cpu()
