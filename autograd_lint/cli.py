@@ -16,13 +16,13 @@ import click
 
 from . import __version__
 from .config import ConfigError, Overrides, resolve_config, split_selectors
+from .doc_sections import CHECK_SECTIONS, RULE_SECTIONS
 from .files import discover
 from .finding import Finding
 from .formatters import FORMATS, render, render_error, render_statistics
 from .pipeline import PARALLEL_THRESHOLD, Mode, Outcome, check_paths, check_stdin
 from .registry import all_rules, rule_by_code_or_name
 from .reporting import emit_report
-from .rule import DOC_SECTIONS
 from .runtime_cli import demo, run
 
 EXIT_CODES = """\b
@@ -244,38 +244,70 @@ def _use_color(no_color: bool, output: str | None) -> bool:
 @main.command(context_settings=CONTEXT)
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True)
 def rules(fmt: str) -> None:
-    """List the rules: code, name, whether --fix can repair it, and what it flags."""
+    """List the rules: code, name, whether --fix can repair it, and what it flags; then the runtime checks."""
+    from autograd_lint.runtime.catalog import all_checks  # torch-free
+
     catalog = all_rules()
+    runtime_checks = all_checks()
     if fmt == "json":
         import json
 
         rows = [{"code": r.code, "name": r.name, "fix": r.fix_label() or None, "summary": r.summary()} for r in catalog]
+        rows += [
+            {"code": c.code, "name": c.name, "fix": None, "summary": c.summary(), "runtime": True}
+            for c in runtime_checks
+        ]
         click.echo(json.dumps(rows, indent=2))
         return
-    width = max((len(r.name) for r in catalog), default=0)
+    width = max((len(r.name) for r in [*catalog, *runtime_checks]), default=0)
     for rule in catalog:
         fixable = f"{rule.fix_label()} fix" if rule.fix_safety else "no fix"
         click.echo(f"{rule.code}  {rule.name:<{width}}  {fixable:<10}  {rule.summary()}")
+    for check in runtime_checks:
+        click.echo(f"{check.code}  {check.name:<{width}}  {'runtime':<10}  {check.summary()}")
 
 
 @main.command(context_settings=CONTEXT)
 @click.argument("rule")
 def explain(rule: str) -> None:
-    """Print the documentation of RULE (a code like AGL003 or a name like deprecated-variable)."""
+    """Print the documentation of RULE (a code like AGL003 or a name like deprecated-variable), or of a runtime check."""
+    from autograd_lint.runtime.catalog import REGISTRY, all_checks  # torch-free
+
+    all_checks()
     found = rule_by_code_or_name(rule)
-    if found is None:
+    runtime_check = REGISTRY.find(rule)
+    if found is None and runtime_check is not None:
+        found = rule_by_code_or_name(runtime_check.code)
+    if found is None and runtime_check is None:
         click.echo(render_error("autograd-lint", f"unknown rule {rule!r} (see 'autograd-lint rules')"), err=True)
         sys.exit(2)
-    docs = found.docs()
-    fix = {
-        "safe": "safe (autograd-lint --fix)",
-        "unsafe": "unsafe (autograd-lint --fix --unsafe-fixes)",
-        "safe/unsafe": "safe or unsafe by shape (see Fix safety)",
-    }.get(found.fix_label(), "none")
-    out = [f"# {found.code} {found.name}", "", f"Fix: {fix}", ""]
-    ordered = [s for s in DOC_SECTIONS if s in docs] + [s for s in docs if s not in DOC_SECTIONS]
-    for section in ordered:
-        out.extend([f"## {section}", docs[section].strip("\n"), ""])
+    out: list[str] = []
+    if found is not None:
+        docs = found.docs()
+        fix = {
+            "safe": "safe (autograd-lint --fix)",
+            "unsafe": "unsafe (autograd-lint --fix --unsafe-fixes)",
+            "safe/unsafe": "safe or unsafe by shape (see Fix safety)",
+        }.get(found.fix_label(), "none")
+        out = [f"# {found.code} {found.name}", "", f"Fix: {fix}", ""]
+        ordered = [s for s in RULE_SECTIONS if s in docs] + [s for s in docs if s not in RULE_SECTIONS]
+        for section in ordered:
+            out.extend([f"## {section}", docs[section].strip("\n"), ""])
+    if runtime_check is not None:
+        runtime_docs = runtime_check.docs()
+        if found is None:
+            out = [
+                f"# {runtime_check.code} {runtime_check.name}",
+                "",
+                "Runtime check (autograd_lint.runtime.watch, autograd-lint run)",
+                "",
+            ]
+            level = "##"
+        else:
+            out += ["## At run time", f"`autograd_lint.runtime.watch` reports it as `{runtime_check.name}`.", ""]
+            level = "###"
+        for section in CHECK_SECTIONS:
+            out.extend([f"{level} {section}", runtime_docs[section].strip("\n"), ""])
     click.echo("\n".join(out).rstrip("\n"))
 
 

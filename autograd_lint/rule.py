@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -11,13 +10,14 @@ from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
+from .doc_sections import RULE_SECTIONS, parse_doc_sections, summary
 from .finding import Applicability
 from .fixes import PendingFix
 
 if TYPE_CHECKING:
     from .context import FileContext
 
-DOC_SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead", "Known false positives", "Fix safety")
+DOC_SECTIONS = RULE_SECTIONS
 
 
 @dataclass(frozen=True)
@@ -97,8 +97,7 @@ class Rule:
     @classmethod
     def summary(cls) -> str:
         """The first sentence of "What it does", for tables and listings."""
-        paragraph = " ".join(cls.docs().get("What it does", "").strip().split("\n\n")[0].split())
-        return re.split(r"(?<=[.!?])\s+(?=[A-Z`])", paragraph, maxsplit=1)[0]
+        return summary(cls.docs())
 
 
 def example_source(block: str) -> str:
@@ -107,15 +106,3 @@ def example_source(block: str) -> str:
     the first line of the block."""
     text = textwrap.dedent(block)
     return text[1:] if text.startswith("\n") else text
-
-
-_HEADING = re.compile(r"^## (.+?)\s*$", re.MULTILINE)
-
-
-def parse_doc_sections(doc: str) -> dict[str, str]:
-    sections: dict[str, str] = {}
-    matches = list(_HEADING.finditer(doc))
-    for index, match in enumerate(matches):
-        end = matches[index + 1].start() if index + 1 < len(matches) else len(doc)
-        sections[match.group(1)] = doc[match.end() : end].strip("\n")
-    return sections

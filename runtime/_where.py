@@ -28,12 +28,24 @@ def _is_library(filename: str) -> bool:
     return filename.startswith(_PACKAGE_DIRS) and filename not in _USER_CODE_IN_PACKAGE
 
 
+# Asked a few times per training step, about the same handful of files: a dict answers faster
+# than two prefix tests.
+_library_files: dict[str, bool] = {}
+
+
 def user_frame() -> FrameType | None:
     """The innermost frame outside torch and autograd_lint: the line the user wrote."""
     frame: FrameType | None = sys._getframe(1)
-    while frame is not None and _is_library(frame.f_code.co_filename):
+    known = _library_files
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        library = known.get(filename)
+        if library is None:
+            library = known[filename] = _is_library(filename)
+        if not library:
+            return frame
         frame = frame.f_back
-    return frame
+    return None
 
 
 class Place(NamedTuple):
@@ -58,13 +70,11 @@ def place_of(frame: FrameType | None) -> Place:
     if frame is None:
         return UNKNOWN_PLACE
     module_globals = frame.f_globals
-    return Place(
-        frame.f_code.co_filename,
-        frame.f_lineno,
-        module_globals.get("__name__"),
-        # Keeping the registry, not the globals: the globals would keep the user's tensors alive.
-        module_globals.setdefault("__warningregistry__", {}),
-    )
+    # Keeping the registry, not the globals: the globals would keep the user's tensors alive.
+    registry = module_globals.get("__warningregistry__")
+    if registry is None:
+        registry = module_globals["__warningregistry__"] = {}
+    return Place(frame.f_code.co_filename, frame.f_lineno, module_globals.get("__name__"), registry)
 
 
 def line_extent(path: str, line: int) -> tuple[int, int]:
@@ -110,14 +120,63 @@ def name_in_frame(obj: object, frame: FrameType | None) -> str | None:
 
 
 def parameter_names(frame: FrameType | None) -> dict[int, tuple[str, torch.Tensor]]:
-    """``id(p) -> ("model.fc1.weight", p)`` for the parameters of every module the frame names."""
+    """``id(p) -> ("model.fc1.weight", p)`` for the parameters of every module the frame names.
+
+    Also those of modules kept in a plain list or dict attribute (``self.layers = [nn.Linear(...)]``),
+    which ``named_parameters`` does not see: those are the ones an optimizer misses.
+    """
     names: dict[int, tuple[str, torch.Tensor]] = {}
     for scope in reversed(scopes(frame)):  # locals last: the nearer name wins
         for var, value in list(scope.items()):
             if isinstance(value, torch.nn.Module):
-                for param_name, param in value.named_parameters():
-                    names[id(param)] = (f"{var}.{param_name}", param)
+                in_module: dict[int, tuple[str, torch.Tensor]] = {}
+                for module_name, module in _named_modules_with_hidden(value, var):
+                    for param_name, param in module.named_parameters(recurse=False):
+                        in_module.setdefault(id(param), (f"{module_name}.{param_name}", param))
+                names.update(in_module)
     return names
+
+
+def _named_modules_with_hidden(root: torch.nn.Module, prefix: str) -> list[tuple[str, torch.nn.Module]]:
+    found: list[tuple[str, torch.nn.Module]] = []
+    seen: set[int] = set()
+    stack = [(prefix, root)]
+    while stack:
+        name, module = stack.pop()
+        if id(module) in seen:
+            continue
+        seen.add(id(module))
+        found.append((name, module))
+        for child_name, child in module.named_children():
+            stack.append((f"{name}.{child_name}", child))
+        for attr, value in vars(module).items():
+            if attr.startswith("_"):  # _modules, _parameters: named_children covers them
+                continue
+            items = (
+                value.items()
+                if isinstance(value, dict)
+                else enumerate(value)
+                if isinstance(value, (list, tuple))
+                else ()
+            )
+            for key, item in items:
+                if isinstance(item, torch.nn.Module):
+                    stack.append((f"{name}.{attr}[{key!r}]", item))
+    return found
+
+
+def module_tensor_attributes(frame: FrameType | None) -> list[tuple[str, torch.Tensor]]:
+    """Plain tensor attributes (not parameters or buffers) of the modules the frame names:
+    ``self.log_k = torch.zeros(1, requires_grad=True).to(device)`` lands there."""
+    found: list[tuple[str, torch.Tensor]] = []
+    for scope in scopes(frame):
+        for var, value in list(scope.items()):
+            if isinstance(value, torch.nn.Module):
+                for module_name, module in _named_modules_with_hidden(value, var):
+                    for attr, item in vars(module).items():
+                        if isinstance(item, torch.Tensor):
+                            found.append((f"{module_name}.{attr}", item))
+    return found
 
 
 def _name_inside(obj: object, module: torch.nn.Module) -> str | None:

@@ -1,38 +1,21 @@
-"""The runtime checks: their codes, names, warning categories and the error raised in "raise" mode."""
+"""The runtime checks: codes, names, warning categories (from the catalog) and the error raised in "raise" mode."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from autograd_lint.finding import Finding
 
-
-class AutogradLintWarning(UserWarning):
-    """Base of every warning the runtime monitor issues; filter on it to silence them all."""
-
-
-class StaleGraphWarning(AutogradLintWarning):
-    """AGL001: backward ran through a graph built before one of its leaves was updated."""
-
-
-class MissingZeroGradWarning(AutogradLintWarning):
-    """AGL002: an update used a gradient still holding contributions from before the previous update."""
-
-
-class LossKeptWithGraphWarning(AutogradLintWarning):
-    """AGL006: graphs of earlier iterations are kept alive."""
-
-
-class NonLeafParameterWarning(AutogradLintWarning):
-    """AGL007: a tensor meant as a parameter is not a leaf, so its ``.grad`` never fills."""
-
-
-class NonFiniteGradientWarning(AutogradLintWarning):
-    """AGL101: an optimizer step is about to use a NaN or infinite gradient."""
-
-
-class UnusedParameterWarning(AutogradLintWarning):
-    """AGL102: an optimizer holds a parameter that never receives a gradient."""
+from ._check_docs import (
+    ClipBeforeUnscaleWarning,
+    ClipOutsideBackwardStepWarning,
+    LossKeptWithGraphWarning,
+    MissingZeroGradWarning,
+    NonFiniteGradientWarning,
+    NonLeafParameterWarning,
+    ParameterNotOptimizedWarning,
+    StaleGraphWarning,
+    UnusedParameterWarning,
+)
+from .catalog import AutogradLintWarning, Check, CheckUnavailableWarning, all_checks
 
 
 class AutogradLintError(AssertionError):
@@ -46,28 +29,21 @@ class AutogradLintError(AssertionError):
         self.finding = finding
 
 
-@dataclass(frozen=True)
-class Check:
-    code: str
-    name: str
-    category: type[AutogradLintWarning]
+def _check_of(category: type) -> Check:
+    return category.check  # type: ignore[attr-defined]
 
 
-STALE_GRAPH = Check("AGL001", "stale-graph", StaleGraphWarning)
-MISSING_ZERO_GRAD = Check("AGL002", "missing-zero-grad", MissingZeroGradWarning)
-LOSS_KEPT_WITH_GRAPH = Check("AGL006", "loss-kept-with-graph", LossKeptWithGraphWarning)
-NON_LEAF_PARAMETER = Check("AGL007", "non-leaf-parameter", NonLeafParameterWarning)
-NON_FINITE_GRADIENT = Check("AGL101", "non-finite-gradient", NonFiniteGradientWarning)
-UNUSED_PARAMETER = Check("AGL102", "unused-parameter", UnusedParameterWarning)
+STALE_GRAPH = _check_of(StaleGraphWarning)
+MISSING_ZERO_GRAD = _check_of(MissingZeroGradWarning)
+LOSS_KEPT_WITH_GRAPH = _check_of(LossKeptWithGraphWarning)
+NON_LEAF_PARAMETER = _check_of(NonLeafParameterWarning)
+CLIP_OUTSIDE_BACKWARD_STEP = _check_of(ClipOutsideBackwardStepWarning)
+CLIP_BEFORE_UNSCALE = _check_of(ClipBeforeUnscaleWarning)
+NON_FINITE_GRADIENT = _check_of(NonFiniteGradientWarning)
+UNUSED_PARAMETER = _check_of(UnusedParameterWarning)
+PARAMETER_NOT_OPTIMIZED = _check_of(ParameterNotOptimizedWarning)
 
-ALL_CHECKS: tuple[Check, ...] = (
-    STALE_GRAPH,
-    MISSING_ZERO_GRAD,
-    LOSS_KEPT_WITH_GRAPH,
-    NON_LEAF_PARAMETER,
-    NON_FINITE_GRADIENT,
-    UNUSED_PARAMETER,
-)
+ALL_CHECKS: tuple[Check, ...] = all_checks()
 
 
 def select_checks(keys: object) -> frozenset[Check]:
@@ -84,3 +60,22 @@ def select_checks(keys: object) -> frozenset[Check]:
             raise ValueError(f"unknown runtime check {key!r}; known: {known}")
         chosen.update(matches)
     return frozenset(chosen)
+
+
+__all__ = [
+    "ALL_CHECKS",
+    "AutogradLintError",
+    "AutogradLintWarning",
+    "Check",
+    "CheckUnavailableWarning",
+    "ClipBeforeUnscaleWarning",
+    "ClipOutsideBackwardStepWarning",
+    "LossKeptWithGraphWarning",
+    "MissingZeroGradWarning",
+    "NonFiniteGradientWarning",
+    "NonLeafParameterWarning",
+    "ParameterNotOptimizedWarning",
+    "StaleGraphWarning",
+    "UnusedParameterWarning",
+    "select_checks",
+]

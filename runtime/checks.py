@@ -1,39 +1,24 @@
 """The decisions and messages of each runtime check; the monitor feeds them what it saw.
 
-Codes shared with the static catalog mean the same mistake:
-
-- AGL001 stale-graph: backward runs through a graph built before one of its leaves was updated
-  (by an optimizer step, fused ones included, through ``.data``, or in place under ``no_grad``).
-- AGL002 missing-zero-grad: an update uses a ``.grad`` that still holds gradients from before the
-  previous update. Checked at ``step()`` for optimized parameters (so a GAN's leftover
-  discriminator gradients, cleared before its own step, stay silent) and at the next backward for
-  parameters updated by hand.
-- AGL006 loss-kept-with-graph: graphs of earlier backward calls stay alive (``losses.append(loss)``,
-  ``total += loss``).
-- AGL007 non-leaf-parameter: a tensor made with ``requires_grad=True`` then moved or cast is not a
-  leaf; its ``.grad`` stays None.
-
-Runtime-only checks:
-
-- AGL101 non-finite-gradient: an optimizer step is about to use a NaN or infinite gradient.
-- AGL102 unused-parameter: a parameter an optimizer holds never receives a gradient.
+What each check means, with examples, is in the catalog (``_check_docs``; ``autograd-lint explain CODE``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from types import FrameType
+from collections.abc import Sequence
 
 import torch
 
-from . import _graph
-from ._where import Place, scopes
+from ._where import Place
 from .categories import (
+    CLIP_BEFORE_UNSCALE,
+    CLIP_OUTSIDE_BACKWARD_STEP,
     LOSS_KEPT_WITH_GRAPH,
     MISSING_ZERO_GRAD,
     NON_FINITE_GRADIENT,
     NON_LEAF_PARAMETER,
+    PARAMETER_NOT_OPTIMIZED,
     STALE_GRAPH,
     UNUSED_PARAMETER,
     Check,
@@ -51,9 +36,9 @@ UNUSED_AFTER_STEPS = 100
 # Once a NaN reaches the weights every later gradient carries it, so a later scan still sees it.
 FINITE_SCAN_FIRST_STEPS = 16
 FINITE_SCAN_EVERY = 8
-
-# grad_fn names of a move or cast: what turns a fresh requires_grad tensor into a non-leaf.
-_MOVE_OR_CAST = frozenset({"ToCopyBackward0", "_ToCopyBackward0", "CopyBackwards", "ToCopyBackward"})
+# A fresh input that requires grad (an adversarial example) gets one gradient and is gone; a
+# forgotten layer gets one on every update.
+NOT_OPTIMIZED_AFTER_UPDATES = 3
 
 
 def _listing(names: Sequence[str]) -> str:
@@ -133,6 +118,34 @@ def unused_parameter(optimizer: str, names: Sequence[str], steps: int, place: Pl
     return (UNUSED_PARAMETER, message, place, "")
 
 
+def parameter_not_optimized(names: Sequence[str], updates: int, place: Place) -> Item:
+    they, _ = _they(names)
+    receive, it = ("received", "it") if they == "it" else ("received", "them")
+    message = (
+        f"{_listing(names)} {receive} a gradient on {updates} consecutive updates, but no optimizer holds "
+        f"{it}, so {they} never change{'s' if they == 'it' else ''} (a layer kept in a plain list instead of "
+        "nn.ModuleList? a layer replaced after the optimizer was built? a forgotten param group?). "
+        f"Hand {it} to the optimizer, or set requires_grad=False."
+    )
+    return (PARAMETER_NOT_OPTIMIZED, message, place, ",".join(names))
+
+
+def clip_outside_backward_step(place: Place) -> Item:
+    message = (
+        "clipping gradients that no backward produced since the last update (all None, or unchanged since "
+        "step()): the clip changes nothing the next update uses. Clip between loss.backward() and optimizer.step()."
+    )
+    return (CLIP_OUTSIDE_BACKWARD_STEP, message, place, "")
+
+
+def clip_before_unscale(optimizer: str, place: Place) -> Item:
+    message = (
+        f"clipping gradients of {optimizer}'s parameters while they are still multiplied by the GradScaler's "
+        f"scale: call scaler.unscale_(optimizer) before clipping, then scaler.step(optimizer)."
+    )
+    return (CLIP_BEFORE_UNSCALE, message, place, "")
+
+
 def nonfinite_indices(grads: Sequence[torch.Tensor]) -> list[int]:
     """Indices of the gradients holding a NaN or inf, with one host sync per device.
 
@@ -155,28 +168,7 @@ def nonfinite_indices(grads: Sequence[torch.Tensor]) -> list[int]:
     return sorted(bad)
 
 
-def moved_leaf_locals(frame: FrameType | None, leaf_ids: Iterable[int]) -> list[tuple[str, str]]:
-    """(name, grad_fn name) of user variables that are a moved or cast copy of an otherwise unnamed leaf.
-
-    A copy whose leaf the user still holds (``x_gpu = x.to(device)`` with ``x`` kept, or a module's
-    parameter cast for use) is deliberate, and stays silent.
-    """
-    leaf_ids = set(leaf_ids)
-    namespaces = scopes(frame)
-    candidates = []
-    for name, value in namespaces[0].items() if namespaces else ():
-        if not isinstance(value, torch.Tensor) or value.grad_fn is None:
-            continue
-        grad_fn = value.grad_fn
-        if type(grad_fn).__name__ not in _MOVE_OR_CAST or value.retains_grad:
-            continue
-        source = grad_fn.next_functions[0][0] if grad_fn.next_functions else None
-        if _graph.is_accumulate_grad(source) and id(source.variable) in leaf_ids:
-            candidates.append((name, type(grad_fn).__name__, source.variable))
-    return [(name, fn_name) for name, fn_name, leaf in candidates if not _held_elsewhere(leaf, namespaces)]
-
-
-def _held_elsewhere(leaf: torch.Tensor, namespaces: list[dict]) -> bool:
+def held_elsewhere(leaf: torch.Tensor, namespaces: list[dict]) -> bool:
     for scope in namespaces:
         for value in scope.values():
             if value is leaf:
