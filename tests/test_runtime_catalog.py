@@ -13,9 +13,9 @@ from click.testing import CliRunner
 
 from autograd_lint.cli import main
 from autograd_lint.registry import rule_by_code_or_name
-from autograd_lint.rule import DOC_SECTIONS
+from autograd_lint.doc_sections import CHECK_SECTIONS
 
-DOC = "\n\n".join(f"## {section}\ntext" for section in DOC_SECTIONS)
+DOC = "\n\n".join(f"## {section}\ntext" for section in CHECK_SECTIONS)
 
 
 def test_the_registry_refuses_a_second_check_with_the_same_code_or_name() -> None:
@@ -35,7 +35,7 @@ def test_all_checks_is_the_registry_with_one_category_each() -> None:
     assert len({c.category for c in ALL_CHECKS}) == len(ALL_CHECKS)
     for check in ALL_CHECKS:
         docs = check.docs()
-        assert all(docs[section].strip() for section in DOC_SECTIONS), check.code
+        assert all(docs[section].strip() for section in CHECK_SECTIONS), check.code
         assert check.summary() and check.category.check is check
 
 
@@ -61,7 +61,7 @@ def test_explain_prints_a_runtime_only_check_and_adds_the_runtime_part_to_a_shar
     result = CliRunner().invoke(main, ["explain", runtime_only.code])
     assert result.exit_code == 0
     assert result.output.startswith(f"# {runtime_only.code} {runtime_only.name}\n")
-    assert [line for line in result.output.splitlines() if line.startswith("## ")] == [f"## {s}" for s in DOC_SECTIONS]
+    assert [line for line in result.output.splitlines() if line.startswith("## ")] == [f"## {s}" for s in CHECK_SECTIONS]
     assert CliRunner().invoke(main, ["explain", runtime_only.name]).output == result.output
     for check in ALL_CHECKS:
         rule = rule_by_code_or_name(check.code)
@@ -70,7 +70,7 @@ def test_explain_prints_a_runtime_only_check_and_adds_the_runtime_part_to_a_shar
         output = CliRunner().invoke(main, ["explain", check.code]).output
         static, runtime = output.split("\n## At run time\n")
         assert static.startswith(f"# {rule.code} {rule.name}\n")
-        assert [line for line in runtime.splitlines() if line.startswith("### ")] == [f"### {s}" for s in DOC_SECTIONS]
+        assert [line for line in runtime.splitlines() if line.startswith("### ")] == [f"### {s}" for s in CHECK_SECTIONS]
 
 
 @pytest.mark.slow
