@@ -23,8 +23,9 @@ from contextlib import AbstractContextManager as ContextManager
 from dataclasses import dataclass
 
 import torch
-from autograd_lint.runtime import watch
 from torch import nn
+
+from autograd_lint.runtime import watch
 
 
 @dataclass

@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 torch = pytest.importorskip("torch")
 from autograd_lint.runtime import demo  # noqa: E402
-
 from autograd_lint.runtime_cli import demo as demo_command  # noqa: E402
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

@@ -6,14 +6,14 @@ import subprocess
 import sys
 
 import pytest
-from autograd_lint.runtime import ALL_CHECKS, AutogradLintWarning
-from autograd_lint.runtime.catalog import REGISTRY, CatalogError, Check, CheckRegistry, all_checks
-from autograd_lint.runtime.tables import generated_files
 from click.testing import CliRunner
 
 from autograd_lint.cli import main
-from autograd_lint.registry import rule_by_code_or_name
 from autograd_lint.doc_sections import CHECK_SECTIONS
+from autograd_lint.registry import rule_by_code_or_name
+from autograd_lint.runtime import ALL_CHECKS, AutogradLintWarning
+from autograd_lint.runtime.catalog import REGISTRY, CatalogError, Check, CheckRegistry, all_checks
+from autograd_lint.runtime.tables import generated_files
 
 DOC = "\n\n".join(f"## {section}\ntext" for section in CHECK_SECTIONS)
 
@@ -61,7 +61,9 @@ def test_explain_prints_a_runtime_only_check_and_adds_the_runtime_part_to_a_shar
     result = CliRunner().invoke(main, ["explain", runtime_only.code])
     assert result.exit_code == 0
     assert result.output.startswith(f"# {runtime_only.code} {runtime_only.name}\n")
-    assert [line for line in result.output.splitlines() if line.startswith("## ")] == [f"## {s}" for s in CHECK_SECTIONS]
+    assert [line for line in result.output.splitlines() if line.startswith("## ")] == [
+        f"## {s}" for s in CHECK_SECTIONS
+    ]
     assert CliRunner().invoke(main, ["explain", runtime_only.name]).output == result.output
     for check in ALL_CHECKS:
         rule = rule_by_code_or_name(check.code)
@@ -70,7 +72,9 @@ def test_explain_prints_a_runtime_only_check_and_adds_the_runtime_part_to_a_shar
         output = CliRunner().invoke(main, ["explain", check.code]).output
         static, runtime = output.split("\n## At run time\n")
         assert static.startswith(f"# {rule.code} {rule.name}\n")
-        assert [line for line in runtime.splitlines() if line.startswith("### ")] == [f"### {s}" for s in CHECK_SECTIONS]
+        assert [line for line in runtime.splitlines() if line.startswith("### ")] == [
+            f"### {s}" for s in CHECK_SECTIONS
+        ]
 
 
 @pytest.mark.slow

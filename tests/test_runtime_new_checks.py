@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 torch = pytest.importorskip("torch")
-from autograd_lint.runtime import watch  # noqa: E402
 from torch import nn  # noqa: E402
+
+from autograd_lint.runtime import watch  # noqa: E402
 
 STEPS = 5
 

@@ -10,6 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import torch.optim.optimizer as optimizer_module  # noqa: E402
+
 from autograd_lint.runtime import AutogradLintWarning, watch  # noqa: E402
 
 

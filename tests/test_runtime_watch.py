@@ -13,6 +13,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 import torch.optim.optimizer as optimizer_module  # noqa: E402
+
 from autograd_lint.runtime import (  # noqa: E402
     ALL_CHECKS,
     AutogradLintError,
