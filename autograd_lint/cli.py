@@ -252,7 +252,9 @@ def rules(fmt: str) -> None:
     if fmt == "json":
         import json
 
-        rows = [{"code": r.code, "name": r.name, "fix": r.fix_label() or None, "summary": r.summary()} for r in catalog]
+        rows: list[dict[str, object]] = [
+            {"code": r.code, "name": r.name, "fix": r.fix_label() or None, "summary": r.summary()} for r in catalog
+        ]
         rows += [
             {"code": c.code, "name": c.name, "fix": None, "summary": c.summary(), "runtime": True}
             for c in runtime_checks
