@@ -166,7 +166,8 @@ def code_action(ls: AutogradLintServer, params: types.CodeActionParams) -> list[
     result = ls.check(params.text_document.uri)
     if result is None:
         return None
-    return code_actions(result, params.text_document.uri, params.range, params.context.only, ls.settings)
+    automatic = params.context.trigger_kind == types.CodeActionTriggerKind.Automatic
+    return code_actions(result, params.text_document.uri, params.range, params.context.only, ls.settings, automatic)
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)

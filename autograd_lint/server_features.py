@@ -158,9 +158,17 @@ def diagnostics(check: DocumentCheck) -> list[types.Diagnostic]:
 
 
 def code_actions(
-    check: DocumentCheck, uri: str, request: types.Range, only: Sequence[str] | None, settings: Settings
+    check: DocumentCheck,
+    uri: str,
+    request: types.Range,
+    only: Sequence[str] | None,
+    settings: Settings,
+    automatic: bool = False,
 ) -> list[types.CodeAction]:
-    """The quick fixes and ``# noqa`` actions for the findings the range touches, and "fix all"."""
+    """The quick fixes and ``# noqa`` actions for the findings the range touches, and "fix all".
+
+    ``automatic`` requests (an editor asking as the cursor moves, for its light bulb, which
+    shows no source actions) get no "fix all": it re-checks the file after each round of fixes."""
     actions: list[types.CodeAction] = []
     if _wanted(types.CodeActionKind.QuickFix.value, only):
         for finding in check.findings:
@@ -175,7 +183,7 @@ def code_actions(
             edit = noqa_edit(check.source, finding.line, finding.code)
             if edit is not None:
                 actions.append(_action(check, uri, f"Add `# noqa: {finding.code}`", (edit,), finding))
-    if _wanted(FIX_ALL_KIND, only):
+    if _wanted(FIX_ALL_KIND, only) and not (automatic and not only):
         fix_all = fix_all_action(check, uri)
         if fix_all is not None:
             actions.append(fix_all)
