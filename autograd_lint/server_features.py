@@ -122,6 +122,9 @@ def check_document(
         findings = check_source(source, name, config)
     except SourceError:
         findings = []
+    except Exception as error:  # a bug in a rule: say so, and keep serving the other documents
+        message = f"internal error, please report it: {type(error).__name__}: {error}"
+        return DocumentCheck(source, version, config=config, path=name, error=message, encoding=encoding)
     return DocumentCheck(source, version, tuple(findings), config, name, encoding=encoding)
 
 
