@@ -53,12 +53,18 @@ class AutogradLintServer(LanguageServer):
         if cached is not None and cached.version == document.version and cached.source == document.source:
             return cached
         path = to_fs_path(uri) if uri.startswith("file:") else None
-        encoding = str(self.workspace.position_encoding or types.PositionEncodingKind.Utf16)
-        result = check_document(document.source, path, document.version, self.settings, encoding)
+        result = check_document(document.source, path, document.version, self.settings, self.position_encoding)
         if result.error is not None:
             self.show_error(result.error)
         self.checks[uri] = result
         return result
+
+    @property
+    def position_encoding(self) -> str:
+        """How the client counts columns, as negotiated at initialisation: "utf-16" (LSP's
+        default), "utf-8" (Helix asks for it first) or "utf-32"."""
+        encoding = self.workspace.position_encoding or types.PositionEncodingKind.Utf16
+        return encoding.value if isinstance(encoding, types.PositionEncodingKind) else str(encoding)
 
     def publish(self, uri: str) -> None:
         self.pending.pop(uri, None)

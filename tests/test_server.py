@@ -47,11 +47,11 @@ TRAINING = dedent(
 async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest):
     """A started server; ``indirect`` parametrisation passes its ``initializationOptions``."""
     options: dict[str, Any] = {"debounceMs": 50, **getattr(request, "param", {})}
+    capabilities = client_capabilities("visual-studio-code")
+    if "positionEncodings" in options:  # not a setting: what the client offers to count in
+        capabilities.general = types.GeneralClientCapabilities(position_encodings=options.pop("positionEncodings"))
     await lsp_client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities("visual-studio-code"),
-            initialization_options=options,
-        )
+        types.InitializeParams(capabilities=capabilities, initialization_options=options)
     )
     yield
     await lsp_client.shutdown_session()
@@ -283,3 +283,10 @@ async def test_closing_a_document_clears_its_diagnostics(client: LanguageClient,
     published = _published(client)
     client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(_uri(path))))
     assert list((await asyncio.wait_for(published, 30)).diagnostics) == []
+
+
+@pytest.mark.parametrize("client", [{"positionEncodings": ["utf-8", "utf-16"]}], indirect=True)
+async def test_a_client_counting_utf8_gets_utf8_columns(client: LanguageClient, tmp_path: Path):
+    published = await _open(client, tmp_path / "train.py", VARIABLE)
+    # `y = {"é😀": ` is 11 characters, 12 UTF-16 units and 15 bytes.
+    assert published.diagnostics[1].range.start == types.Position(3, 15)
