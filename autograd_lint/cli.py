@@ -313,6 +313,17 @@ def explain(rule: str) -> None:
     click.echo("\n".join(out).rstrip("\n"))
 
 
+@main.command(context_settings=CONTEXT)
+def server() -> None:
+    """Run the language server on stdin/stdout, for editors (needs: pip install 'autograd-lint[server]')."""
+    try:
+        from .server import start  # pygls is imported only here
+    except ImportError as error:
+        click.echo(f"error: the server needs pygls: pip install 'autograd-lint[server]' ({error})", err=True)
+        sys.exit(2)
+    start()
+
+
 # The runtime monitor's commands; they import torch only when run.
 main.add_command(run)
 main.add_command(demo)

@@ -46,15 +46,18 @@ def could_have_findings(source: str, rules: Sequence[type[Rule]]) -> bool:
     return any(not rule.triggers or any(word in source for word in rule.triggers) for rule in rules)
 
 
-def check_source(source: str, path: str = "<stdin>", config: Config | None = None) -> list[Finding]:
-    """Check one file's text. Raises ``SourceError`` when it does not parse."""
+def check_source(
+    source: str, path: str = "<stdin>", config: Config | None = None, *, honor_noqa: bool = True
+) -> list[Finding]:
+    """Check one file's text. Raises ``SourceError`` when it does not parse. Without
+    ``honor_noqa`` the suppression comments are ignored (flake8's ``--disable-noqa``)."""
     config = config or Config()
     rules = enabled_rules(config, path)
     if not rules or not could_have_findings(source, rules):
         return []
-    if noqa.skips_file(source):
+    if honor_noqa and noqa.skips_file(source):
         return []
-    return run_rules(source, path, rules)
+    return run_rules(source, path, rules, honor_noqa)
 
 
 def parse(source: str) -> cst.Module:
@@ -67,7 +70,7 @@ def parse(source: str) -> cst.Module:
         raise SourceError(f"cannot parse: {type(error).__name__}") from None
 
 
-def run_rules(source: str, path: str, rule_classes: Sequence[type[Rule]]) -> list[Finding]:
+def run_rules(source: str, path: str, rule_classes: Sequence[type[Rule]], honor_noqa: bool = True) -> list[Finding]:
     """Parse ``source`` and run these rules over it, in this order (which never changes the result)."""
     module = parse(source)
     context, visits = analyse(module, source, path, rule_classes)
@@ -80,7 +83,7 @@ def run_rules(source: str, path: str, rule_classes: Sequence[type[Rule]]) -> lis
         rule.finish()
     if not any(rule.reports for rule in rules):
         return []
-    return to_findings(context, rules)
+    return to_findings(context, rules, honor_noqa)
 
 
 # --- facts first --------------------------------------------------------------------------
@@ -133,11 +136,11 @@ def _handlers(rules: Sequence[Rule]) -> tuple[dict[type, list[Handler]], dict[ty
 # --- from reports to findings ------------------------------------------------------------------
 
 
-def to_findings(context: FileContext, rules: Sequence[Rule]) -> list[Finding]:
+def to_findings(context: FileContext, rules: Sequence[Rule], honor_noqa: bool = True) -> list[Finding]:
     ranges = node_ranges(context.module)
     lines = LineIndex(context.source)
     resolver = FixResolver(context.module, context.source, ranges, lines)
-    silenced = noqa.suppressions(context.source)
+    silenced = noqa.suppressions(context.source) if honor_noqa else {}
     findings: dict[tuple[str, int, int, str], Finding] = {}
     for rule in rules:
         for report in rule.reports:
