@@ -100,14 +100,16 @@ def read_source(path: str | os.PathLike[str], max_size: int | None = None) -> So
         raise SourceReadError("permission denied") from None
     except OSError as error:
         raise SourceReadError(f"cannot read: {error.strerror or error}") from None
-    with open(handle, "rb", closefd=True) as stream:
-        status = os.fstat(handle)
-        if stat.S_ISDIR(status.st_mode):
-            raise SourceReadError("is a directory, not a Python file")
-        if not stat.S_ISREG(status.st_mode):
-            raise SourceReadError("not a regular file")
-        if max_size is not None and status.st_size > max_size:
-            raise SourceReadError(f"is {_megabytes(status.st_size)}, over the max-file-size of {_megabytes(max_size)}")
+    status = os.fstat(handle)
+    if not stat.S_ISREG(status.st_mode):
+        os.close(handle)
+        raise SourceReadError(
+            "is a directory, not a Python file" if stat.S_ISDIR(status.st_mode) else "not a regular file"
+        )
+    if max_size is not None and status.st_size > max_size:
+        os.close(handle)
+        raise SourceReadError(f"is {_megabytes(status.st_size)}, over the max-file-size of {_megabytes(max_size)}")
+    with open(handle, "rb") as stream:
         try:
             data = stream.read()
         except OSError as error:
