@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import io
+import os
 import re
 import sys
 import threading
@@ -66,7 +67,7 @@ def parse_module(source: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> c
         # Python stopped at its first error (or gave up on a long chain): a deeper nest may follow.
         check_nesting(source)
     try:
-        return cst.parse_module(source)
+        module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
         if python_error is not None:
             raise python_error from None
@@ -76,6 +77,21 @@ def parse_module(source: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> c
         raise ParseError(f"syntax error: {detail}", line, column) from None
     except RecursionError:
         raise ParseError("too deeply nested for the parser (libcst)", kind="too-deep") from None
+    if "\f" in source:
+        check_round_trip(module, source)
+    return module
+
+
+def check_round_trip(module: cst.Module, source: str) -> None:
+    """libcst drops a form feed that starts a statement's line; every offset after it would
+    be off by one and a fix would land in the wrong place, so such a file is not parsed."""
+    code = module.code
+    if code == source:
+        return
+    offset = len(os.path.commonprefix([code, source]))
+    line = source.count("\n", 0, offset) + 1
+    detail = "a form feed that starts a line" if source[offset : offset + 1] == "\f" else "this text"
+    raise ParseError(f"not supported by the parser (libcst): {detail} would be lost", line, 1, "unsupported")
 
 
 def check_size(source: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> None:
