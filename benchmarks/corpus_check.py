@@ -81,14 +81,14 @@ def check_file(path: str, fix: bool, timeout: int, as_torch: bool) -> Result:
     return Result(path, "ok", seconds=time.perf_counter() - start, findings=len(findings))
 
 
-def python_files(paths: list[str]) -> list[str]:
+def python_files(paths: list[str], skip: set[str]) -> list[str]:
     files: list[str] = []
     for path in paths:
         if os.path.isfile(path):
             files.append(path)
             continue
         for folder, subfolders, names in os.walk(path):
-            subfolders.sort()
+            subfolders[:] = sorted(name for name in subfolders if name not in skip)
             files.extend(os.path.join(folder, name) for name in sorted(names) if name.endswith(".py"))
     return files
 
@@ -99,9 +99,12 @@ def main() -> None:
     parser.add_argument("--fix", action="store_true", help="run the fixer too (writes nothing)")
     parser.add_argument("--as-torch", action="store_true", help="prepend `import torch` so every file is parsed")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--skip", action="append", default=["site-packages"], help="folder names not to enter (site-packages)"
+    )
     parser.add_argument("--timeout", type=int, default=60, help="seconds per file")
     options = parser.parse_args()
-    files = python_files(options.paths)
+    files = python_files(options.paths, set(options.skip))
     start = time.perf_counter()
     with ProcessPoolExecutor(options.jobs) as pool:
         results = list(
