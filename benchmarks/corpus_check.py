@@ -27,10 +27,13 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograd_lint import SourceError, check_source
+from autograd_lint import Config, SourceError, check_source
+from autograd_lint.engine import could_have_findings, enabled_rules
 from autograd_lint.fixer import fix_source
 from autograd_lint.parsing import python_syntax_error
 from autograd_lint.sources import SourceReadError, read_source
+
+RULES = enabled_rules(Config(), None)
 
 
 @dataclass
@@ -58,7 +61,7 @@ def check_file(path: str, fix: bool, timeout: int, as_torch: bool) -> Result:
     text = "import torch\n" + source.text if as_torch else source.text
     # What the engine does once parsing.parse_module is wired in: nesting that CPython rejects
     # as too deep would crash libcst's native parser and with it this whole run.
-    verdict = python_syntax_error(text)
+    verdict = python_syntax_error(text) if could_have_findings(text, RULES) else None
     if verdict is not None and verdict.kind == "too-deep":
         return Result(path, "too-deep", verdict.message)
     signal.signal(signal.SIGALRM, _alarm)
@@ -130,7 +133,7 @@ def report(results: list[Result], wall: float, jobs: int) -> None:
     print(f"  findings: {sum(r.findings for r in results)} in {sum(1 for r in results if r.findings)} files")
     for status in ("ok", "not-checked", "unreadable", "too-deep", "timeout", "crash"):
         print(f"  {status}: {statuses.get(status, 0)}")
-    for status in ("crash", "timeout", "too-deep"):
+    for status in ("crash", "timeout", "too-deep", "unreadable"):
         for r in results:
             if r.status == status:
                 print(f"    {status}: {r.path}: {r.detail}")
