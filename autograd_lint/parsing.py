@@ -31,9 +31,10 @@ from typing import Literal, TypeVar
 
 import libcst as cst
 
-# A 5 MB file takes seconds and hundreds of MB to parse (see benchmarks/parse_cost.py);
-# beyond 10 MB it is generated code nobody reads, and it would hold up the whole run.
-DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024
+# A 5 MB file costs about a minute of CPU and 1.5 GB to check, in every worker that meets
+# one (benchmarks/parse_cost.py); the biggest hand-written modules in torch and the stdlib
+# are 0.7 to 1.3 MB. Beyond 5 MB it is generated code, and it would hold up the whole run.
+DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 # CPython's tokenizer limit (MAXLEVEL); libcst's native parser overflows at about 1,500.
 MAX_NESTING = 200
 

@@ -105,7 +105,7 @@ def test_file_over_the_size_limit():
     assert error.kind == "too-large"
     assert error.message == "file is 0.0 MB, over the max-file-size of 0.0 MB; not checked"
     assert parse_module(source, max_size=None).code == source
-    assert DEFAULT_MAX_FILE_SIZE == 10 * 1024 * 1024
+    assert DEFAULT_MAX_FILE_SIZE == 5 * 1024 * 1024
 
 
 def test_size_limit_counts_encoded_bytes():
