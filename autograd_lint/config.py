@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .parsing import DEFAULT_MAX_FILE_SIZE
 from .registry import all_rules
 
 if sys.version_info >= (3, 11):
@@ -64,6 +65,8 @@ class Config:
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
     root: Path | None = None
+    # Files larger than this (bytes) are one error line, not minutes of parsing and gigabytes.
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
     def enabled(self, code: str, name: str, path: str | None = None) -> bool:
         """Is the rule ``code``/``name`` on for ``path``? The longest matching prefix wins."""
@@ -135,7 +138,7 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
-KNOWN_KEYS = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude"}
+KNOWN_KEYS = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude", "max-file-size"}
 
 
 def config_from_table(table: Mapping[str, Any], root: Path | None, source: str) -> Config:
@@ -149,6 +152,11 @@ def config_from_table(table: Mapping[str, Any], root: Path | None, source: str) 
     for key in ("exclude", "extend-exclude"):
         if key in table:
             changes[key.replace("-", "_")] = _codes(table[key], key)
+    if "max-file-size" in table:
+        size = table["max-file-size"]
+        if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
+            raise ConfigError(f"{source}: 'max-file-size' must be a positive number of bytes")
+        changes["max_file_size"] = size
     if "per-file-ignores" in table:
         raw = table["per-file-ignores"]
         if not isinstance(raw, Mapping):

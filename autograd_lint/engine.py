@@ -18,6 +18,7 @@ from .context import FileContext
 from .finding import Finding
 from .fixes import FixResolver
 from .imports import ImportTable
+from .parsing import DEFAULT_MAX_FILE_SIZE, ParseError, parse_module, run_deep
 from .positions import LineIndex, node_ranges
 from .registry import all_rules
 from .rule import Rule
@@ -57,22 +58,33 @@ def check_source(
         return []
     if honor_noqa and noqa.skips_file(source):
         return []
-    return run_rules(source, path, rules, honor_noqa)
-
-
-def parse(source: str) -> cst.Module:
     try:
-        return cst.parse_module(source)
-    except cst.ParserSyntaxError as error:
-        message = str(error.message if hasattr(error, "message") else error).strip().splitlines()[0]
-        raise SourceError(f"syntax error: {message}", error.raw_line, error.raw_column + 1) from None
-    except (RecursionError, MemoryError) as error:  # pragma: no cover - pathological input
-        raise SourceError(f"cannot parse: {type(error).__name__}") from None
+        # libcst's code generation recurses per level of nesting: a long call chain is valid Python.
+        return run_deep(run_rules, source, path, rules, honor_noqa, config.max_file_size)
+    except RecursionError:
+        raise SourceError("too deeply nested for the checker") from None
 
 
-def run_rules(source: str, path: str, rule_classes: Sequence[type[Rule]], honor_noqa: bool = True) -> list[Finding]:
+def parse(source: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> cst.Module:
+    """libcst's tree, or ``SourceError``: a syntax error in Python's words, valid Python that libcst
+    cannot read, a file too deep for the native parser (which would crash the process) or too big."""
+    try:
+        return parse_module(source, max_size)
+    except ParseError as error:
+        raise SourceError(error.message, error.line, error.column) from None
+    except MemoryError:  # pragma: no cover - pathological input
+        raise SourceError("cannot parse: out of memory") from None
+
+
+def run_rules(
+    source: str,
+    path: str,
+    rule_classes: Sequence[type[Rule]],
+    honor_noqa: bool = True,
+    max_size: int | None = DEFAULT_MAX_FILE_SIZE,
+) -> list[Finding]:
     """Parse ``source`` and run these rules over it, in this order (which never changes the result)."""
-    module = parse(source)
+    module = parse(source, max_size)
     context, visits = analyse(module, source, path, rule_classes)
     rules = [rule(context) for rule in rule_classes]
     visit, leave = _handlers(rules)

@@ -26,7 +26,7 @@ from .files import Excluder
 from .finding import Finding
 from .fixer import fix_source, python_syntax_error
 from .formatters import render_error
-from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_atomic
+from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_fixed
 
 # Below this many files a process pool costs more to start than it saves; pre-commit
 # passes a few files at a time.
@@ -60,7 +60,7 @@ class Outcome:
 def check_path(path: str, config: Config, mode: Mode) -> Outcome:
     """Read, check and (in fix mode) fix one file. Never raises for the file's sake."""
     try:
-        source = read_source(path)
+        source = read_source(path, max_size=config.max_file_size)
     except SourceReadError as error:
         return Outcome(path, error=render_error(path, str(error)))
     return check_source_file(source, config, mode, write=mode.fix and not mode.diff)
@@ -95,7 +95,7 @@ def check_source_file(source: SourceFile, config: Config, mode: Mode, *, write: 
     try:
         data = source.encode(result.source)
         if write:
-            write_atomic(path, data)
+            write_fixed(source, data, root=config.root or Path.cwd())
         else:
             outcome.fixed_bytes = data
     except SourceWriteError as error:

@@ -141,13 +141,11 @@ def test_run_deep_returns_raises_and_restores_the_limit():
     assert sys.getrecursionlimit() == limit
 
 
-@pytest.mark.xfail(strict=True, reason="needs wiring in engine.check_source: run_deep around the check")
 def test_checker_handles_a_1000_step_chain():
     findings = autograd_lint.check_source(TORCH + "y = " + "-" * 1000 + "a\n", "chain.py")
     assert [(f.code, f.line) for f in findings] == [("AGL004", 3)]
 
 
-@pytest.mark.xfail(strict=True, reason="needs wiring in engine.parse: parsing.parse_module instead of cst.parse_module")
 def test_checker_refuses_a_form_feed_libcst_would_drop():
     # Today the finding says line 2 column 40 for a statement at line 3 column 1, and the
     # fix's offsets are one character early.
@@ -156,7 +154,6 @@ def test_checker_refuses_a_form_feed_libcst_would_drop():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="needs wiring in engine.parse: parsing.parse_module instead of cst.parse_module")
 def test_checker_reports_deep_brackets_instead_of_dying():
     script = textwrap.dedent(
         f"""
