@@ -59,7 +59,12 @@ def check_source(
     if honor_noqa and noqa.skips_file(source):
         return []
     try:
-        # libcst's code generation recurses per level of nesting: a long call chain is valid Python.
+        return run_rules(source, path, rules, honor_noqa, config.max_file_size)
+    except RecursionError:
+        pass
+    # libcst's code generation recurses per level of nesting, and a long call chain is valid
+    # Python: again in a thread with a deep stack (only then: such a thread runs slower).
+    try:
         return run_deep(run_rules, source, path, rules, honor_noqa, config.max_file_size)
     except RecursionError:
         raise SourceError("too deeply nested for the checker") from None
