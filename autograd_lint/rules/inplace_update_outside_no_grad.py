@@ -90,14 +90,17 @@ class InplaceUpdateOutsideNoGrad(Rule):
     def __init__(self, context) -> None:
         super().__init__(context)
         self.candidates: list[cst.CSTNode] = []
+        # The tensor whose gradient each candidate reads: `W` for `W[i] -= lr * W.grad[i]`, `params[i]` for
+        # `params[i] -= lr * params[i].grad`.
+        self.owners: dict[cst.CSTNode, cst.BaseExpression] = {}
 
     def finish(self) -> None:
         context = self.context
         for node in self.candidates:
             if context.torch.in_no_grad(node):
                 continue
-            target = context.torch.update_target(node)
-            name = dotted_name(target) if target is not None else None
+            target = self.owners.get(node) if context.torch.update_target(node) is not None else None
+            name = context.module.code_for_node(target) if target is not None else None
             if name is None or _through_data_or_grad(node):
                 continue
             statement = context.tree.statement_of(node)
@@ -110,24 +113,48 @@ class InplaceUpdateOutsideNoGrad(Rule):
             self.report(node, self.message.format(name=name), fix)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if _own_grad(node.target, node.value):
+        owner = self._own_grad(node.target, node.value)
+        if owner is not None:
             self.candidates.append(node)
+            self.owners[node] = owner
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value.endswith("_") and not func.attr.value.startswith("_"):
-            if any(_own_grad(func.value, arg.value) for arg in node.args):
-                self.candidates.append(node)
+            for arg in node.args:
+                owner = self._own_grad(func.value, arg.value)
+                if owner is not None:
+                    self.candidates.append(node)
+                    self.owners[node] = owner
+                    return
+
+    def _own_grad(self, target: cst.BaseExpression, value: cst.BaseExpression) -> cst.BaseExpression | None:
+        """Does ``value`` read the target's own gradient: ``w.grad``, ``W.grad[i]`` for ``W[i]``,
+        ``params[i].grad`` for ``params[i]``, or ``g`` after ``g = w.grad``?"""
+        base = _base(target)
+        name = dotted_name(base)
+        if name is None:
+            return None
+        code = self.context.module.code_for_node
+        whole = code(target) if isinstance(target, cst.Subscript) else None
+        owners = self.context.facts.grad_owners
+        for n in walk(value):
+            if isinstance(n, cst.Attribute) and n.attr.value == "grad":
+                receiver = n.value
+                if dotted_name(receiver) == name:
+                    return base
+                if whole is not None and isinstance(receiver, cst.Subscript) and code(receiver) == whole:
+                    return target
+            elif isinstance(n, cst.Name) and owners.get(n.value) == name:
+                return base
+        return None
 
 
-def _own_grad(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
-    """Does ``value`` read ``target.grad``?"""
-    name = dotted_name(target)
-    if name is None:
-        return False
-    return any(
-        isinstance(n, cst.Attribute) and n.attr.value == "grad" and dotted_name(n.value) == name for n in walk(value)
-    )
+def _base(target: cst.BaseExpression) -> cst.BaseExpression:
+    """``W`` for ``W[idx]`` (an update of part of a tensor), else the target itself."""
+    while isinstance(target, cst.Subscript):
+        target = target.value
+    return target
 
 
 def _through_data_or_grad(node: cst.CSTNode) -> bool:

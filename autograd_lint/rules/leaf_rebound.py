@@ -5,7 +5,7 @@ from typing import ClassVar
 import libcst as cst
 
 from ..rule import Invalid, Rule
-from ..syntax import method_call, walk
+from ..syntax import method_call, names_in, walk
 from ._repair import no_grad_update
 
 _INPLACE = {cst.Subtract: "-=", cst.Add: "+="}
@@ -102,17 +102,45 @@ class LeafRebound(Rule):
 
     def visit_Assign(self, node: cst.Assign) -> None:
         context = self.context
-        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+        if len(node.targets) != 1 or context.tree.enclosing_loop(node) is None:
             return
-        name = node.targets[0].target.value
-        if not _reads_own_grad(node.value, name) or method_call(node.value, "requires_grad_") is not None:
-            return
-        if context.tree.enclosing_loop(node) is None or _made_leaf_again(context, node, name):
+        pairs = _rebound_pairs(node.targets[0].target, node.value)
+        rebound = [
+            (target, value)
+            for target, value in pairs
+            if _reads_own_grad(value, target.value)
+            and method_call(value, "requires_grad_") is None
+            and not _made_leaf_again(context, node, target.value)
+        ]
+        if not rebound:
             return
         statement = context.tree.statement_of(node)
-        update = _in_place(context, node.value, name)
-        fix = no_grad_update(context, statement, update, node.targets[0].target, "Update in place under no_grad")
-        self.report(node, self.message.format(name=name), fix)
+        fix = None
+        targets = {target.value for target, _ in pairs}
+        # `x, y = x - lr * x.grad, y - lr * y.grad` reads every name before binding any: in place, one
+        # after the other, is the same only when no value reads another target.
+        if len(rebound) == len(pairs) and all(
+            not (names_in(value) & (targets - {target.value})) for target, value in pairs
+        ):
+            updates = [_in_place(context, value, target.value) for target, value in rebound]
+            fix = no_grad_update(context, statement, updates, [t for t, _ in rebound], "Update in place under no_grad")
+        for target, _ in rebound:
+            self.report(node if len(pairs) == 1 else target, self.message.format(name=target.value), fix)
+            fix = None  # one fix rewrites the whole statement
+
+
+def _rebound_pairs(target: cst.BaseExpression, value: cst.BaseExpression) -> list[tuple[cst.Name, cst.BaseExpression]]:
+    """``(name, value)`` for ``w = v`` and for each element of ``w, b = v1, v2`` (or ``[w, b] = [v1, v2]``)."""
+    if isinstance(target, cst.Name):
+        return [(target, value)]
+    if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
+        if len(target.elements) == len(value.elements) and not any(
+            isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements)
+        ):
+            pairs = [(t.value, v.value) for t, v in zip(target.elements, value.elements, strict=True)]
+            if all(isinstance(t, cst.Name) for t, _ in pairs):
+                return pairs  # type: ignore[return-value]
+    return []
 
 
 def _reads_own_grad(value: cst.BaseExpression, name: str) -> bool:

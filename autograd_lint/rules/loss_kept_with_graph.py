@@ -106,9 +106,10 @@ class LossKeptWithGraph(Rule):
         context = self.context
         for loop in context.facts.loops:
             targets = {
-                e.target.value
+                loss.value
                 for e in context.events.of_loop(loop)
-                if e.kind == "backward" and e.via is None and isinstance(e.target, cst.Name)
+                if e.kind == "backward" and e.via is None and e.target is not None
+                for loss in context.torch.backward_losses(e.target)
             }
             if not targets:
                 continue

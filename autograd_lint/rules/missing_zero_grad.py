@@ -6,9 +6,9 @@ import libcst as cst
 
 from ..context import FileContext
 from ..events import Event
-from ..fixes import InsertStatement, PendingFix
+from ..fixes import InsertStatement, PendingFix, Replace
 from ..rule import Invalid, Rule
-from ..syntax import dotted_name
+from ..syntax import dotted_name, walk
 from ..tree import Loop
 
 
@@ -143,6 +143,18 @@ class MissingZeroGrad(Rule):
             self.report(backward.via or backward.node, self.message.format(suggestion=suggestion), fix)
 
 
+def _bare_zero_grad(loop: Loop) -> cst.Attribute | None:
+    """``optimizer.zero_grad`` as a statement of the loop's own body, named but never called."""
+    for node in walk(loop.body):
+        if (
+            isinstance(node, cst.Expr)
+            and isinstance(node.value, cst.Attribute)
+            and node.value.attr.value == "zero_grad"
+        ):
+            return node.value
+    return None
+
+
 def _rebinds(node: cst.CSTNode) -> bool:
     return isinstance(node, cst.Assign) and all(isinstance(t.target, cst.Name) for t in node.targets)
 
@@ -162,6 +174,11 @@ def _clearing(context: FileContext, loop: Loop, update: Event) -> tuple[str, Pen
         suggestion = f"{target}.grad = None"
     if update.via is not None or not isinstance(loop.body, cst.IndentedBlock):
         return suggestion, None
+    bare = _bare_zero_grad(loop)
+    if bare is not None:
+        # `optimizer.zero_grad` named without a call: call it where it stands.
+        code = context.module.code_for_node(bare) + "()"
+        return code, PendingFix(f"Call `{code}`", "unsafe", (Replace(bare, code),))
     statement = context.tree.statement_of(update.node)
     if update.kind == "step" and context.tree.parent(statement) is loop.body:
         edit = InsertStatement(loop.body.body[0], (suggestion,))

@@ -5,6 +5,7 @@ from typing import ClassVar
 from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
 from ..syntax import is_true, keyword, without_argument
+from .stale_graph import stale_losses
 
 
 class RetainGraphInLoop(Rule):
@@ -110,6 +111,9 @@ class RetainGraphInLoop(Rule):
                     continue
                 if not updates:
                     continue
-                fixed = context.module.code_for_node(without_argument(event.node, retain))
-                fix = PendingFix("Drop `retain_graph=True`", "unsafe", (Replace(event.node, fixed),))
+                fix = None
+                if not stale_losses(context, loop, event.target):
+                    # A stale graph needs the flag until AGL001's fix rebuilds it: dropping it alone would raise.
+                    fixed = context.module.code_for_node(without_argument(event.node, retain))
+                    fix = PendingFix("Drop `retain_graph=True`", "unsafe", (Replace(event.node, fixed),))
                 self.report(retain, fix=fix)

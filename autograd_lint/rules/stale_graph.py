@@ -109,21 +109,28 @@ class StaleGraph(Rule):
     def finish(self) -> None:
         context = self.context
         for loop in context.facts.loops:
-            bound: set[str] | None = None
             for _, event in context.events.own_backwards(loop):
-                if not isinstance(event.target, cst.Name):
-                    continue
-                if bound is None:
-                    bound = names_bound_in(loop.body)
-                name = event.target.value
-                if name in bound:
-                    continue
-                value = context.tree.assignment_before(name, loop)
-                if value is None or isinstance(value, _PLAIN_VALUES):
-                    continue
-                self.report(
-                    event.node, self.message.format(name=name), _move_into_loop(context, loop, event.node, name)
-                )
+                for name in stale_losses(context, loop, event.target):
+                    fix = _move_into_loop(context, loop, event.node, name)
+                    self.report(event.node, self.message.format(name=name), fix)
+
+
+def stale_losses(context: FileContext, loop: Loop, target: cst.BaseExpression | None) -> list[str]:
+    """The losses of a backward's target (``loss``, ``(loss / k)``) that the loop never binds and
+    that hold a graph built before it."""
+    if target is None:
+        return []
+    stale = []
+    bound: set[str] | None = None
+    for loss in context.torch.backward_losses(target):
+        if bound is None:
+            bound = names_bound_in(loop.body)
+        if loss.value in bound:
+            continue
+        value = context.tree.assignment_before(loss.value, loop)
+        if value is not None and not isinstance(value, _PLAIN_VALUES):
+            stale.append(loss.value)
+    return stale
 
 
 def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: str) -> PendingFix | None:
