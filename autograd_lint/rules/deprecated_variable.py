@@ -109,6 +109,13 @@ class DeprecatedVariable(Rule):
         if node.attr.value == "Variable" and _is_variable(self.context.imports.qualified(node) or ""):
             self.uses.append(node)
 
+    def visit_Call(self, node: cst.Call) -> None:
+        # A file's own wrapper (`Variable = lambda *a, **k: autograd.Variable(*a, **k).cuda()`) is
+        # `Variable` all the same. No fix: the wrapper may do more (move to a device) than the call shows.
+        if _is_variable(self.context.imports.wrapped(node.func) or ""):
+            name = self.context.module.code_for_node(node.func)
+            self.report(node, f"`{name}` wraps the deprecated `torch.autograd.Variable`; use tensors directly")
+
     def _is_use(self, node: cst.Name) -> bool:
         parent = self.context.tree.parent(node)
         if isinstance(parent, cst.Attribute) and parent.attr is node:
@@ -118,6 +125,7 @@ class DeprecatedVariable(Rule):
         return not isinstance(parent, (cst.ImportAlias, cst.AsName))
 
     def finish(self) -> None:
+        call_edits: list = []
         for use in self.uses:
             call = self.context.tree.parent(use)
             fix = None
@@ -125,12 +133,17 @@ class DeprecatedVariable(Rule):
                 fix = self._call_fix(call)
             if fix is not None:
                 self.fixable_uses += 1
+                call_edits.extend(fix.edits)
             self.report(use if fix is None else call, fix=fix)
         all_fixable = self.fixable_uses == len(self.uses)
         for statement, node, alias in self.imports:
             fix = None
             if all_fixable:
                 fix = _remove_alias_fix(statement, node, alias)
+            if fix is not None and call_edits:
+                # All or nothing: removing the import while a use waits for a later round (its fix
+                # overlapping another rule's) would leave a `Variable` that no longer exists.
+                fix = PendingFix("Use tensors directly and remove the import", "safe", (*fix.edits, *call_edits))
             self.report(alias, fix=fix)
 
     def _call_fix(self, call: cst.Call) -> PendingFix | None:

@@ -98,7 +98,7 @@ class VolatileFlag(Rule):
         flag = keyword(node, "volatile")
         if flag is None:
             return
-        qualified = self.context.imports.qualified(node.func)
+        qualified = self.context.imports.qualified(node.func) or self.context.imports.wrapped(node.func)
         if qualified is None or not (qualified == "torch" or qualified.startswith("torch.")):
             return
         self.report(flag, fix=_drop_keyword(self.context.module, node, flag))
