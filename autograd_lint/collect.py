@@ -64,6 +64,7 @@ class FactsWalk:
         self._called_recording: set[str] = set()
         self._instances: list[tuple[str, str]] = []  # (name, class called to make it)
         self._plain_classes: set[str] = set()
+        self._derived: list[tuple[str, list[cst.BaseExpression]]] = []  # (name, arithmetic operands)
 
     def run(self) -> tuple[FileFacts, list[Visit]]:
         parents = self.tree.parents
@@ -110,10 +111,21 @@ class FactsWalk:
         facts = self.facts
         facts.no_grad_callees = self._called_under_no_grad - self._called_recording
         others = self.imports.other_names
-        for name, cls in self._instances:
+
+        def foreign_class(cls: str) -> bool:
             imported = others.get(cls)
-            if cls in self._plain_classes or (imported is not None and imported.rpartition(".")[2][:1].isupper()):
-                facts.foreign_names.add(name)
+            return cls in self._plain_classes or (imported is not None and imported.rpartition(".")[2][:1].isupper())
+
+        foreign = facts.foreign_names
+        foreign.update(name for name, cls in self._instances if foreign_class(cls))
+        if foreign:
+            for name, operands in self._derived:
+                if any(
+                    (isinstance(o, cst.Name) and o.value in foreign)
+                    or (isinstance(o, cst.Call) and isinstance(o.func, cst.Name) and foreign_class(o.func.value))
+                    for o in operands
+                ) and not any(isinstance(o, cst.Call) and self.imports.qualified(o.func) for o in operands):
+                    foreign.add(name)
         return facts
 
     def _is_no_grad_with(self, node: cst.With) -> bool:
@@ -186,6 +198,13 @@ class FactsWalk:
                 name = dotted_name(target.target)
                 if name is not None:
                     self._instances.append((name, value.func.value))
+        elif type(value) is cst.BinaryOperation:
+            # `loss = Value(-4.0) * a`: arithmetic on another library's objects makes one of them.
+            operands = _operands(value)
+            for target in node.targets:
+                name = dotted_name(target.target)
+                if name is not None and operands:
+                    self._derived.append((name, operands))
         kinds = self._value_kinds(value)
         if not kinds:
             return
@@ -229,6 +248,15 @@ class FactsWalk:
         if self.torch.makes_leaf_requiring_grad(value) or method_call(value, "requires_grad_") is not None:
             kinds.update(("tensor", "requires_grad"))
         return kinds
+
+
+def _operands(value: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The operands of nested arithmetic: ``a``, ``Value(2)`` and ``b`` for ``a * Value(2) + b``."""
+    if isinstance(value, cst.BinaryOperation):
+        return [*_operands(value.left), *_operands(value.right)]
+    if isinstance(value, cst.UnaryOperation):
+        return _operands(value.expression)
+    return [value]
 
 
 def _is_zip_of_parameters(call: cst.Call) -> bool:

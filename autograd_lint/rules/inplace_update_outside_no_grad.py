@@ -37,9 +37,10 @@ class InplaceUpdateOutsideNoGrad(Rule):
     ```
 
     ## Known false positives
-    A function that is only ever called under `torch.no_grad()` elsewhere in the same
-    file is understood; one called from another module is not, so decorate it with
-    `@torch.no_grad()`.
+    A function or method whose every same-file call (`f()`, `self.f()`) runs under
+    `torch.no_grad()` is understood; one called from another module is not, so decorate
+    it with `@torch.no_grad()`. Updates of part of a tensor (`W[i] -= lr * W.grad[i]`)
+    and through a gradient alias (`g = w.grad; w -= lr * g`) count as updates.
 
     ## Fix safety
     Unsafe: the update is wrapped in `with torch.no_grad():`, and in a loop that never
@@ -64,6 +65,24 @@ class InplaceUpdateOutsideNoGrad(Rule):
         "import torch\nw.grad.zero_()\nw.grad -= w.grad\n",
         # Updating through .data is AGL004's business.
         "import torch\nw.data -= 0.1 * w.grad\n",
+        "import torch\n"
+        "def sgd(params, lr):\n"
+        "    for p in params:\n"
+        "        p -= lr * p.grad\n"
+        "@torch.no_grad()\n"
+        "def step(model):\n"
+        "    sgd(model.parameters(), 0.1)\n",
+        "import torch\n"
+        "class Trainer:\n"
+        "    def update(self):\n"
+        "        for p in self.params:\n"
+        "            p.sub_(self.lr * p.grad)\n"
+        "    def fit(self):\n"
+        "        for x in self.data:\n"
+        "            self.model(x).sum().backward()\n"
+        "            with torch.no_grad():\n"
+        "                self.update()\n"
+        "            self.model.zero_grad()\n",
     )
     INVALID = (
         Invalid(
@@ -84,6 +103,94 @@ class InplaceUpdateOutsideNoGrad(Rule):
         Invalid(
             "import torch\ndef step(params, lr):\n    for p in params:\n        p.sub_(lr * p.grad)\n",
             lines=(4,),
+        ),
+        Invalid(
+            "import torch\n"
+            "emb = torch.randn(100, 8, requires_grad=True)\n"
+            "for ids in batches:\n"
+            "    loss = emb[ids].sum()\n"
+            "    loss.backward()\n"
+            "    emb[ids] -= 0.1 * emb.grad[ids]\n"
+            "    emb.grad.zero_()\n",
+            lines=(6,),
+            fixed=(
+                "import torch\n"
+                "emb = torch.randn(100, 8, requires_grad=True)\n"
+                "for ids in batches:\n"
+                "    loss = emb[ids].sum()\n"
+                "    loss.backward()\n"
+                "    with torch.no_grad():\n"
+                "        emb[ids] -= 0.1 * emb.grad[ids]\n"
+                "    emb.grad.zero_()\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "params = [torch.randn(3, requires_grad=True) for _ in range(2)]\n"
+            "for step in range(10):\n"
+            "    loss = sum((p ** 2).sum() for p in params)\n"
+            "    loss.backward()\n"
+            "    for i in range(len(params)):\n"
+            "        params[i] -= 0.1 * params[i].grad\n",
+            lines=(7,),
+            fixed=(
+                "import torch\n"
+                "params = [torch.randn(3, requires_grad=True) for _ in range(2)]\n"
+                "for step in range(10):\n"
+                "    loss = sum((p ** 2).sum() for p in params)\n"
+                "    loss.backward()\n"
+                "    for i in range(len(params)):\n"
+                "        with torch.no_grad():\n"
+                "            params[i] -= 0.1 * params[i].grad\n"
+                "        params[i].grad = None\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "w = torch.randn(3, requires_grad=True)\n"
+            "for step in range(10):\n"
+            "    loss = (w ** 2).sum()\n"
+            "    loss.backward()\n"
+            "    g = w.grad\n"
+            "    w.sub_(0.1 * g)\n"
+            "    w.grad = None\n",
+            lines=(7,),
+            fixed=(
+                "import torch\n"
+                "w = torch.randn(3, requires_grad=True)\n"
+                "for step in range(10):\n"
+                "    loss = (w ** 2).sum()\n"
+                "    loss.backward()\n"
+                "    g = w.grad\n"
+                "    with torch.no_grad():\n"
+                "        w.sub_(0.1 * g)\n"
+                "    w.grad = None\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "def sgd(params, lr):\n"
+            "    for p in params:\n"
+            "        p -= lr * p.grad\n"
+            "with torch.no_grad():\n"
+            "    sgd(model.parameters(), 0.1)\n"
+            "sgd(model.parameters(), 0.1)\n",
+            lines=(4,),
+            fixed=(
+                "import torch\n"
+                "def sgd(params, lr):\n"
+                "    for p in params:\n"
+                "        with torch.no_grad():\n"
+                "            p -= lr * p.grad\n"
+                "        p.grad = None\n"
+                "with torch.no_grad():\n"
+                "    sgd(model.parameters(), 0.1)\n"
+                "sgd(model.parameters(), 0.1)\n"
+            ),
+            unsafe=True,
         ),
     )
 

@@ -42,13 +42,16 @@ class LeafRebound(Rule):
         w.grad = None
     ```
 
+    Tuple rebinding (`x, y = x - lr * x.grad, y - lr * y.grad`) is reported for each name.
+
     ## Known false positives
     Rebinding and then calling `w.requires_grad_()` anywhere in the loop (a fresh leaf
     each iteration) is correct and not reported.
 
     ## Fix safety
     Unsafe: the update becomes in place under `torch.no_grad()`, and the gradient is
-    cleared after it when the loop does not clear it already.
+    cleared after it when the loop does not clear it already. A tuple rebinding becomes
+    one in-place update per name, offered only when no value reads another target.
     """
 
     code: ClassVar[str] = "AGL010"
@@ -96,6 +99,51 @@ class LeafRebound(Rule):
             lines=(5,),
             fixed="import torch\nfor epoch in range(5):\n    for x, y in data:\n        (model(x, w) - y).pow(2).sum().backward()\n"
             "        with torch.no_grad():\n            w.copy_(torch.clamp(w - lr * w.grad, 0, 1))\n        w.grad = None\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "x = torch.randn(3, requires_grad=True)\n"
+            "y = torch.randn(3, requires_grad=True)\n"
+            "for _ in range(100):\n"
+            "    loss = (x * y - 1).pow(2).sum()\n"
+            "    loss.backward()\n"
+            "    x, y = x - lr * x.grad, y - lr * y.grad\n",
+            lines=(7, 7),
+            fixed=(
+                "import torch\n"
+                "x = torch.randn(3, requires_grad=True)\n"
+                "y = torch.randn(3, requires_grad=True)\n"
+                "for _ in range(100):\n"
+                "    loss = (x * y - 1).pow(2).sum()\n"
+                "    loss.backward()\n"
+                "    with torch.no_grad():\n"
+                "        x -= lr * x.grad\n"
+                "        y -= lr * y.grad\n"
+                "    x.grad = None\n"
+                "    y.grad = None\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "def fit(w, b, data):\n"
+            "    for x, t in data:\n"
+            "        ((w * x + b - t) ** 2).mean().backward()\n"
+            "        with torch.no_grad():\n"
+            "            [w, b] = [w - 0.01 * w.grad, b - 0.01 * b.grad]\n",
+            lines=(6, 6),
+            fixed=(
+                "import torch\n"
+                "def fit(w, b, data):\n"
+                "    for x, t in data:\n"
+                "        ((w * x + b - t) ** 2).mean().backward()\n"
+                "        with torch.no_grad():\n"
+                "            w -= 0.01 * w.grad\n"
+                "            b -= 0.01 * b.grad\n"
+                "            w.grad = None\n"
+                "            b.grad = None\n"
+            ),
             unsafe=True,
         ),
     )

@@ -71,9 +71,9 @@ class LegacyTensorType(Rule):
     ```
 
     ## Known false positives
-    None known: names are resolved through the file's imports; type annotations
-    (`-> torch.FloatTensor`) and strings such as `x.type() == "torch.FloatTensor"`
-    are not reported. `isinstance(x,
+    None known: names are resolved through the file's imports (star imports of torch
+    modules included); type annotations (`-> torch.FloatTensor`), `typing.cast(torch.FloatTensor, x)`
+    and strings such as `x.type() == "torch.FloatTensor"` are not reported. `isinstance(x,
     torch.FloatTensor)` is reported although it still works; `x.dtype ==
     torch.float32` says the same thing without the legacy type.
 
@@ -83,7 +83,14 @@ class LegacyTensorType(Rule):
     become `torch.empty(<sizes>, dtype=...)`; no argument becomes
     `torch.empty(0, dtype=...)`; `device="cuda"` is added for `torch.cuda.*`. A single
     name argument is ambiguous (data or size?) and gets no fix, nor does a file that
-    does not bind `torch` itself to a name.
+    does not bind `torch` itself to a name. A call through a module-level alias
+    (`Tensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor`) gets the same
+    fix, with `device="cuda" if cuda else "cpu"` when the branches differ in device only.
+
+    Unsafe: a CUDA alias used only to move tensors (`dtype = torch.cuda.FloatTensor`,
+    `x.type(dtype)`) becomes `device = torch.device("cuda" if torch.cuda.is_available()
+    else "cpu")` and `x.to(device, torch.float32)`: the script then runs without a GPU
+    too, on the CPU, where it used to fail.
     """
 
     code: ClassVar[str] = "AGL008"
@@ -92,7 +99,7 @@ class LegacyTensorType(Rule):
         "`{name}` is a legacy tensor type; use `torch.tensor(..., dtype=torch.{dtype})` "
         "or `torch.empty(..., dtype=torch.{dtype})`"
     )
-    fix_safety = frozenset({"safe"})
+    fix_safety = frozenset({"safe", "unsafe"})
     triggers = tuple(f"{prefix}Tensor" for prefix in _DTYPES)
 
     VALID = (
@@ -107,6 +114,11 @@ class LegacyTensorType(Rule):
         "def forward(ids: Optional[torch.LongTensor] = None) -> tuple[torch.FloatTensor]:\n"
         "    logits: torch.FloatTensor = model(ids)\n    return (logits,)\n",
         "import torch\nimport numpy as np\nclass Batch:\n    LongTensor = int\nb = Batch.LongTensor(3)\n",
+        "import typing\n"
+        "from typing import cast\n"
+        "import torch\n"
+        "a = cast(torch.FloatTensor, model(x))\n"
+        "b = typing.cast(torch.cuda.LongTensor, ids)\n",
     )
     INVALID = (
         Invalid(
@@ -134,6 +146,64 @@ class LegacyTensorType(Rule):
             "from torch import FloatTensor\nfrom torch.cuda import LongTensor as LT\n"
             "x = FloatTensor([1.0])\ny = LT(3)\n",
             lines=(3, 4),
+        ),
+        Invalid(
+            "import torch\n"
+            "from torch import *\n"
+            "t = FloatTensor([1.0, 2.0])\n"
+            "with no_grad():\n"
+            "    u = DoubleTensor(3)\n",
+            lines=(3, 5),
+            fixed=(
+                "import torch\n"
+                "from torch import *\n"
+                "t = torch.tensor([1.0, 2.0], dtype=torch.float32)\n"
+                "with no_grad():\n"
+                "    u = torch.empty(3, dtype=torch.float64)\n"
+            ),
+        ),
+        Invalid(
+            "import torch\n"
+            "use_cuda = torch.cuda.is_available()\n"
+            "Tensor = torch.cuda.FloatTensor if use_cuda else torch.FloatTensor\n"
+            "noise = Tensor(64, 100)\n"
+            "weights = Tensor([0.5, 0.5])\n",
+            lines=(3, 3, 4, 5),
+            # The calls get the constructor with the run-time device; the alias itself stays.
+        ),
+        Invalid(
+            "import torch\nLongTensor = torch.cuda.LongTensor\ndef labels(n):\n    return LongTensor(n).fill_(1)\n",
+            lines=(2, 4),
+        ),
+        Invalid(
+            "import torch as T\n"
+            "Tensor = T.cuda.DoubleTensor\n"
+            "\n"
+            "def prepare(batch):\n"
+            "    return batch.type(Tensor), batch.sum().type(Tensor)\n",
+            lines=(2,),
+            fixed=(
+                "import torch as T\n"
+                'device = T.device("cuda" if T.cuda.is_available() else "cpu")\n'
+                "\n"
+                "def prepare(batch):\n"
+                "    return batch.to(device, T.float64), batch.sum().to(device, T.float64)\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "dtype = torch.cuda.FloatTensor # Uncomment this to run on GPU\n"
+            "x = torch.rand(5).type(dtype).requires_grad_()\n"
+            "target = torch.arange(1.0, 6.0).type(dtype)\n",
+            lines=(2,),
+            fixed=(
+                "import torch\n"
+                'device = torch.device("cuda" if torch.cuda.is_available() else "cpu") # Uncomment this to run on GPU\n'
+                "x = torch.rand(5).to(device, torch.float32).requires_grad_()\n"
+                "target = torch.arange(1.0, 6.0).to(device, torch.float32)\n"
+            ),
+            unsafe=True,
         ),
     )
 
@@ -177,6 +247,8 @@ class LegacyTensorType(Rule):
             return
         if any(isinstance(ancestor, cst.Annotation) for ancestor in self.context.tree.ancestors(node)):
             return  # `-> torch.FloatTensor` documents a type and builds nothing (transformers does it everywhere)
+        if self._is_cast_type(node):
+            return  # `typing.cast(torch.FloatTensor, x)` is a type use as much as an annotation
         dtype, on_cuda = legacy
         call = self.context.tree.parent(node)
         if isinstance(call, cst.Call) and call.func is node:
@@ -184,6 +256,15 @@ class LegacyTensorType(Rule):
             self.report(call, message, self._constructor_fix(call, dtype, on_cuda))
         elif not self._record_alias(node, dtype, on_cuda):
             self.report(node, _REFERENCE_MESSAGE.format(name=qualified, dtype=dtype))
+
+    def _is_cast_type(self, node: cst.BaseExpression) -> bool:
+        arg = self.context.tree.parent(node)
+        call = self.context.tree.parent(arg) if isinstance(arg, cst.Arg) else None
+        return (
+            isinstance(call, cst.Call)
+            and call.args[0] is arg
+            and self.context.imports.other_qualified(call.func) == "typing.cast"
+        )
 
     # --- aliases: `Tensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor` ---
 

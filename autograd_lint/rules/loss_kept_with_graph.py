@@ -100,6 +100,52 @@ class LossKeptWithGraph(Rule):
             "    scaler.scale(loss).backward()\n    running = running + loss * x.size(0)\n",
             lines=(6,),
         ),
+        Invalid(
+            "import torch\n"
+            "running = 0.0\n"
+            "for i, (x, y) in enumerate(loader):\n"
+            "    loss = crit(model(x), y)\n"
+            "    (loss / accum_steps).backward()\n"
+            "    if (i + 1) % accum_steps == 0:\n"
+            "        optimizer.step()\n"
+            "        optimizer.zero_grad()\n"
+            "    running += loss\n",
+            lines=(9,),
+            fixed=(
+                "import torch\n"
+                "running = 0.0\n"
+                "for i, (x, y) in enumerate(loader):\n"
+                "    loss = crit(model(x), y)\n"
+                "    (loss / accum_steps).backward()\n"
+                "    if (i + 1) % accum_steps == 0:\n"
+                "        optimizer.step()\n"
+                "        optimizer.zero_grad()\n"
+                "    running += loss.item()\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "history = []\n"
+            "for x, y, w in loader:\n"
+            "    optimizer.zero_grad()\n"
+            "    loss = crit(model(x), y)\n"
+            "    (loss * w).backward()\n"
+            "    optimizer.step()\n"
+            "    history.append(loss)\n",
+            lines=(8,),
+            fixed=(
+                "import torch\n"
+                "history = []\n"
+                "for x, y, w in loader:\n"
+                "    optimizer.zero_grad()\n"
+                "    loss = crit(model(x), y)\n"
+                "    (loss * w).backward()\n"
+                "    optimizer.step()\n"
+                "    history.append(loss.detach())\n"
+            ),
+            unsafe=True,
+        ),
     )
 
     def finish(self) -> None:

@@ -46,14 +46,19 @@ class MissingZeroGrad(Rule):
 
     ## Known false positives
     Gradients cleared by code in another module (a callback, a framework hook) are
-    invisible here; add `# noqa: AGL002` on the backward line. Clearing under a
+    invisible here; add `# noqa: AGL002` on the backward line. A method of a class of
+    this file that clears them counts wherever it is called from the loop
+    (`cb.on_batch_begin(self)`, `self.hooks.before_step()`), and so does
+    `optimizer.zero_grad` handed over uncalled (`register_hook(optimizer.zero_grad)`); named
+    alone as a statement it does nothing and does not count. Clearing under a
     condition (gradient accumulation) counts as clearing, and a closure passed to
     `step(closure)` is a complete step of its own.
 
     ## Fix safety
     Unsafe (it changes the update, on purpose): `optimizer.zero_grad()` at the top
     of the loop body when the step runs every iteration, right after the step when
-    the step is conditional; `p.grad = None` after a manual update.
+    the step is conditional; `p.grad = None` after a manual update; a bare
+    `optimizer.zero_grad` statement is called instead.
     """
 
     code: ClassVar[str] = "AGL002"
@@ -90,6 +95,35 @@ class MissingZeroGrad(Rule):
         "    for p in params:\n        p.data += -0.1 * p.grad\n",
         # A scheduler step is not an update.
         "import torch\nfor epoch in range(3):\n    loss = model(x).sum()\n    loss.backward()\n    scheduler.step()\n",
+        "import torch\n"
+        "class Clearer:\n"
+        "    def on_batch_begin(self, trainer):\n"
+        "        trainer.optimizer.zero_grad()\n"
+        "class Trainer:\n"
+        "    def fit(self, loader):\n"
+        "        for x in loader:\n"
+        "            for cb in self.callbacks:\n"
+        "                cb.on_batch_begin(self)\n"
+        "            loss = self.model(x).mean()\n"
+        "            loss.backward()\n"
+        "            self.optimizer.step()\n",
+        "import torch\n"
+        "class Hooks:\n"
+        "    def before_step(self):\n"
+        "        for p in self.model.parameters():\n"
+        "            p.grad = None\n"
+        "class Loop:\n"
+        "    def run(self, data):\n"
+        "        for x in data:\n"
+        "            self.model(x).sum().backward()\n"
+        "            self.optimizer.step()\n"
+        "            self.hooks.before_step()\n",
+        "import torch\n"
+        "trainer.register_hook(optimizer.zero_grad)\n"
+        "for x, y in loader:\n"
+        "    loss = crit(model(x), y)\n"
+        "    loss.backward()\n"
+        "    optimizer.step(callback=optimizer.zero_grad)\n",
     )
     INVALID = (
         Invalid(
@@ -124,6 +158,42 @@ class MissingZeroGrad(Rule):
             fixed="import torch\nfor epoch in range(10):\n    optimizer.zero_grad()\n    for x, y in loader:\n"
             "        crit(model(x), y).backward()\n        if ready:\n            optimizer.step()\n"
             "            optimizer.zero_grad()\n",
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "for x, y in loader:\n"
+            "    optimizer.zero_grad\n"
+            "    loss = crit(model(x), y)\n"
+            "    loss.backward()\n"
+            "    optimizer.step()\n",
+            lines=(5,),
+            fixed=(
+                "import torch\n"
+                "for x, y in loader:\n"
+                "    optimizer.zero_grad()\n"
+                "    loss = crit(model(x), y)\n"
+                "    loss.backward()\n"
+                "    optimizer.step()\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "def train(model, opt, loader):\n"
+            "    for batch in loader:\n"
+            "        model.zero_grad\n"
+            "        model(batch).mean().backward()\n"
+            "        opt.step()\n",
+            lines=(5,),
+            fixed=(
+                "import torch\n"
+                "def train(model, opt, loader):\n"
+                "    for batch in loader:\n"
+                "        model.zero_grad()\n"
+                "        model(batch).mean().backward()\n"
+                "        opt.step()\n"
+            ),
             unsafe=True,
         ),
     )

@@ -96,6 +96,28 @@ class RetainGraphInLoop(Rule):
             "    scaler.step(opt)\n    scaler.update()\n",
             lines=(4,),
         ),
+        Invalid(
+            "import torch\n"
+            "x = torch.rand(5, requires_grad=True)\n"
+            "loss = ((x - 1) ** 2).mean()\n"
+            "for i in range(100):\n"
+            "    (loss / 4).backward(retain_graph=True)\n"
+            "    with torch.no_grad():\n"
+            "        x -= 0.1 * x.grad\n"
+            "    x.grad = None\n",
+            lines=(5,),
+        ),
+        Invalid(
+            "import torch\n"
+            "def fit(w, data):\n"
+            "    loss = (w - data).pow(2).sum()\n"
+            "    for step in range(10):\n"
+            "        (-loss).backward(retain_graph=True)\n"
+            "        with torch.no_grad():\n"
+            "            w += 0.1 * w.grad\n"
+            "        w.grad.zero_()\n",
+            lines=(5,),
+        ),
     )
 
     def finish(self) -> None:

@@ -51,7 +51,9 @@ class StaleGraph(Rule):
     ## Known false positives
     A loop that deliberately backpropagates one fixed graph several times (to time
     backward, say) is reported; silence it with `# noqa: AGL001`. Only plain names
-    are followed: `self.loss.backward()` is not checked.
+    are followed, also inside an expression (`(loss / k).backward()`): `self.loss.backward()`
+    is not checked. `accelerator.backward(loss)`, DeepSpeed's `engine.backward(loss)` and
+    ColossalAI's `optimizer.backward(loss)` backpropagate from their argument.
 
     ## Fix safety
     Unsafe (it changes what runs each iteration, on purpose): when the loss is built
@@ -79,6 +81,27 @@ class StaleGraph(Rule):
         "    return loss\nfor _ in range(5):\n    opt.step(closure)\n",
         # A graph built in the enclosing loop's iteration, backpropagated once.
         "import torch\nfor batch in loader:\n    loss = model(batch).mean()\n    if loss > 0:\n        loss.backward()\n",
+        "import torch\n"
+        "from accelerate import Accelerator\n"
+        "accelerator = Accelerator()\n"
+        "for batch in loader:\n"
+        "    optimizer.zero_grad()\n"
+        "    loss = model(batch).loss\n"
+        "    accelerator.backward(loss)\n"
+        "    optimizer.step()\n",
+        "import torch\n"
+        "model_engine, optimizer, _, _ = deepspeed.initialize(model=model)\n"
+        "booster_opt = HybridAdam(model.parameters())\n"
+        "for step, batch in enumerate(loader):\n"
+        "    loss = model_engine(batch)\n"
+        "    model_engine.backward(loss)\n"
+        "    model_engine.step()\n"
+        "optimizer = HybridAdam(model.parameters())\n"
+        "for batch in loader:\n"
+        "    optimizer.zero_grad()\n"
+        "    loss = criterion(model(batch), batch)\n"
+        "    optimizer.backward(loss)\n"
+        "    optimizer.step()\n",
     )
     INVALID = (
         Invalid(
@@ -103,6 +126,50 @@ class StaleGraph(Rule):
             "import torch as t\nw = t.zeros(3, requires_grad=True)\nloss = (w - 1).pow(2).sum()\n"
             "for epoch in range(3):\n    for i in range(10):\n        t.autograd.backward(loss, retain_graph=True)\n",
             lines=(6,),
+        ),
+        Invalid(
+            "import torch\n"
+            "x = torch.rand(5, requires_grad=True)\n"
+            "loss = ((x - 1) ** 2).mean()\n"
+            "for i in range(100):\n"
+            "    (loss / 4).backward(retain_graph=True)\n"
+            "    with torch.no_grad():\n"
+            "        x -= 0.1 * x.grad\n"
+            "    x.grad = None\n",
+            lines=(5,),
+            fixed=(
+                "import torch\n"
+                "x = torch.rand(5, requires_grad=True)\n"
+                "for i in range(100):\n"
+                "    loss = ((x - 1) ** 2).mean()\n"
+                "    (loss / 4).backward()\n"
+                "    with torch.no_grad():\n"
+                "        x -= 0.1 * x.grad\n"
+                "    x.grad = None\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "def fit(w, data):\n"
+            "    loss = (w - data).pow(2).sum()\n"
+            "    for step in range(10):\n"
+            "        (-loss).backward(retain_graph=True)\n"
+            "        with torch.no_grad():\n"
+            "            w += 0.1 * w.grad\n"
+            "        w.grad.zero_()\n",
+            lines=(5,),
+            fixed=(
+                "import torch\n"
+                "def fit(w, data):\n"
+                "    for step in range(10):\n"
+                "        loss = (w - data).pow(2).sum()\n"
+                "        (-loss).backward()\n"
+                "        with torch.no_grad():\n"
+                "            w += 0.1 * w.grad\n"
+                "        w.grad.zero_()\n"
+            ),
+            unsafe=True,
         ),
     )
 

@@ -38,6 +38,9 @@ class ZeroGradBeforeStep(Rule):
     optimizer.step()
     ```
 
+    A loop body is a cycle: `optimizer.zero_grad(); optimizer.step(); ...; loss.backward()`
+    clears the previous iteration's gradients just before the step, and is reported too.
+
     ## Known false positives
     With several optimizers the cleared one must be the stepped one, or the only one
     in sight: clearing D's gradients after G's backward (a GAN) is correct and not
@@ -88,6 +91,36 @@ class ZeroGradBeforeStep(Rule):
         Invalid(
             "import torch\nfor x in data:\n    scaler.scale(model(x).sum()).backward()\n"
             "    for p in model.parameters():\n        p.grad = None\n    scaler.step(opt)\n    scaler.update()\n",
+            lines=(5,),
+        ),
+        Invalid(
+            "import torch\n"
+            "for x, y in loader:\n"
+            "    optimizer.zero_grad()\n"
+            "    optimizer.step()\n"
+            "    loss = crit(model(x), y)\n"
+            "    loss.backward()\n",
+            lines=(3,),
+            fixed=(
+                "import torch\n"
+                "for x, y in loader:\n"
+                "    optimizer.step()\n"
+                "    optimizer.zero_grad()\n"
+                "    loss = crit(model(x), y)\n"
+                "    loss.backward()\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "step = 0\n"
+            "while step < 100:\n"
+            "    for p in model.parameters():\n"
+            "        p.grad = None\n"
+            "    opt.step()\n"
+            "    out = model(batch)\n"
+            "    (out - target).pow(2).mean().backward()\n"
+            "    step += 1\n",
             lines=(5,),
         ),
     )
