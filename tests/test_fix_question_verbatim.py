@@ -12,10 +12,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES, autograd_lint_process
 
 from autograd_lint import check_source
-
-from conftest import FIXTURES, autograd_lint_process
 
 torch = pytest.importorskip("torch")
 
