@@ -38,7 +38,8 @@ class InplaceUpdateOutsideNoGrad(Rule):
 
     ## Known false positives
     A function or method whose every same-file call (`f()`, `self.f()`) runs under
-    `torch.no_grad()` is understood; one called from another module is not, so decorate
+    `torch.no_grad()` is understood; one called from another module, or through another
+    object (d2l's `SGD.step` run as `self.optim.step()` under `no_grad`), is not, so decorate
     it with `@torch.no_grad()`. Updates of part of a tensor (`W[i] -= lr * W.grad[i]`)
     and through a gradient alias (`g = w.grad; w -= lr * g`) count as updates.
 
