@@ -274,6 +274,7 @@ class LegacyTensorType(Rule):
         tree = self.context.tree
         parent = tree.parent(node)
         test = None
+        node_parent: cst.BaseExpression
         if isinstance(parent, cst.IfExp) and node in (parent.body, parent.orelse):
             test = parent.test if node is parent.body else None
             node_parent = parent
@@ -305,8 +306,8 @@ class LegacyTensorType(Rule):
                 dtype, on_cuda = alias.references[0][1:]
                 name = ("torch.cuda." if on_cuda else "torch.") + _legacy_name(dtype)
                 message = _ALIAS_CALL_MESSAGE.format(alias=call.func.value, name=name, dtype=dtype)  # type: ignore[attr-defined]
-                device = alias.device(self.context.module)
-                fix = self._constructor_fix(call, dtype, device) if device is not _UNKNOWN else None
+                sound, device = alias.device(self.context.module)
+                fix = self._constructor_fix(call, dtype, device) if sound else None
                 self.report(call, message, fix)
         for name, alias in aliases.items():
             fix = self._device_fix(name, alias)
@@ -365,9 +366,6 @@ class LegacyTensorType(Rule):
         return PendingFix(f"Use `{torch}.{factory}` with a dtype", "safe", (Replace(call, code),))
 
 
-_UNKNOWN = object()
-
-
 @dataclass
 class _Alias:
     """A module-level name bound to legacy tensor types: its references and assignments."""
@@ -376,20 +374,20 @@ class _Alias:
     assignments: set[cst.Assign] = field(default_factory=set)
     test: cst.BaseExpression | None = None  # the condition picking the CUDA branch
 
-    def device(self, module: cst.Module) -> object:
-        """What a constructor call through the alias needs as ``device=``: ``True`` (CUDA), ``None``
-        (the default), the code of a run-time choice, or ``_UNKNOWN`` (no sound fix)."""
+    def device(self, module: cst.Module) -> tuple[bool, bool | str | None]:
+        """Whether a constructor call through the alias has a sound fix, and the ``device=`` it
+        needs: ``True`` (CUDA), ``None`` (the default) or the code of a run-time choice."""
         if len({dtype for _, dtype, _ in self.references}) != 1 or len(self.assignments) != 1:
-            return _UNKNOWN
+            return False, None
         devices = {on_cuda for _, _, on_cuda in self.references}
         if len(devices) == 1:
-            return True if devices == {True} else None
+            return True, (True if devices == {True} else None)
         test = self.test
         if len(self.references) == 2 and isinstance(test, (cst.Name, cst.Attribute)):
             cuda_first = self.references[0][2]
             condition = module.code_for_node(test)
-            return f'"cuda" if {condition} else "cpu"' if cuda_first else f'"cpu" if {condition} else "cuda"'
-        return _UNKNOWN
+            return True, (f'"cuda" if {condition} else "cpu"' if cuda_first else f'"cpu" if {condition} else "cuda"')
+        return False, None
 
 
 def _legacy_name(dtype: str) -> str:

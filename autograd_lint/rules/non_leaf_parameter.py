@@ -382,9 +382,9 @@ def _made_as(context, tensor: cst.BaseExpression) -> tuple[str | None, str | Non
         return _made_as(context, data) if data is not None else ("float32", "cpu")
     if qualified in _FLOAT_FACTORIES:
         dtype_arg, device_arg = keyword(tensor, "dtype"), keyword(tensor, "device")
-        dtype = _DTYPE_NAMES.get(code(dtype_arg.value)) if dtype_arg is not None else "float32"
-        device = _device_code(code(device_arg.value)) if device_arg is not None else "cpu"
-        return dtype, device
+        made_dtype = _DTYPE_NAMES.get(code(dtype_arg.value)) if dtype_arg is not None else "float32"
+        made_device = _device_code(code(device_arg.value)) if device_arg is not None else "cpu"
+        return made_dtype, made_device
     if isinstance(func, cst.Attribute) and qualified is None:
         dtype, device = _made_as(context, func.value)
         method = func.attr.value
