@@ -14,7 +14,7 @@ import libcst as cst
 from .facts import FactsBuilder, FileFacts
 from .imports import ImportTable
 from .semantics import PARAMETER_MAKERS, TENSOR_FACTORIES, TorchSemantics
-from .syntax import child_fields, dotted_name, is_node_type, method_call
+from .syntax import child_fields, dotted_name, is_node_type, method_call, strip_data
 from .tree import SyntaxTree
 
 # A recorded visit: the node, and whether it is the leave after its children.
@@ -60,6 +60,11 @@ class FactsWalk:
         self.wanted = wanted
         self.wanted_leave = wanted_leave
         self._no_grad_with: dict[cst.With, bool] = {}
+        self._called_under_no_grad: set[str] = set()
+        self._called_recording: set[str] = set()
+        self._instances: list[tuple[str, str]] = []  # (name, class called to make it)
+        self._plain_classes: set[str] = set()
+        self._derived: list[tuple[str, list[cst.BaseExpression]]] = []  # (name, arithmetic operands)
 
     def run(self) -> tuple[FileFacts, list[Visit]]:
         parents = self.tree.parents
@@ -99,7 +104,29 @@ class FactsWalk:
                 parents[kid] = node
             kids.reverse()
             stack.extend(kids)
-        return self.facts.build(), visits
+        return self._complete().build(), visits
+
+    def _complete(self) -> FactsBuilder:
+        """What can be said only once the whole file is seen."""
+        facts = self.facts
+        facts.no_grad_callees = self._called_under_no_grad - self._called_recording
+        others = self.imports.other_names
+
+        def foreign_class(cls: str) -> bool:
+            imported = others.get(cls)
+            return cls in self._plain_classes or (imported is not None and imported.rpartition(".")[2][:1].isupper())
+
+        foreign = facts.foreign_names
+        foreign.update(name for name, cls in self._instances if foreign_class(cls))
+        if foreign:
+            for name, operands in self._derived:
+                if any(
+                    (isinstance(o, cst.Name) and o.value in foreign)
+                    or (isinstance(o, cst.Call) and isinstance(o.func, cst.Name) and foreign_class(o.func.value))
+                    for o in operands
+                ) and not any(isinstance(o, cst.Call) and self.imports.qualified(o.func) for o in operands):
+                    foreign.add(name)
+        return facts
 
     def _is_no_grad_with(self, node: cst.With) -> bool:
         cached = self._no_grad_with.get(node)
@@ -115,9 +142,26 @@ class FactsWalk:
     def _function(self, node: cst.FunctionDef, _depth: int) -> None:
         self.facts.functions.setdefault(node.name.value, []).append(node)
 
+    def _class(self, node: cst.ClassDef, _depth: int) -> None:
+        """A class of no torch base (no base, ``object``, or another plain class of the file)."""
+        plain = all(
+            isinstance(base.value, cst.Name)
+            and (base.value.value == "object" or base.value.value in self._plain_classes)
+            for base in node.bases
+        )
+        if plain:
+            self._plain_classes.add(node.name.value)
+
     def _loop(self, node: cst.For | cst.While, _depth: int) -> None:
         self.facts.loops.append(node)
-        if isinstance(node, cst.For) and isinstance(node.iter, cst.Call):
+        if isinstance(node, cst.For) and isinstance(node.iter, cst.Call) and _is_zip_of_parameters(node.iter):
+            # `for target_p, p in zip(target.parameters(), model.parameters())`
+            if isinstance(node.target, cst.Tuple):
+                for element in node.target.elements:
+                    name = dotted_name(element.value)
+                    if name:
+                        self.facts.tensor_names.add(name)
+        elif isinstance(node, cst.For) and isinstance(node.iter, cst.Call):
             method = method_call(node.iter, "parameters", "named_parameters")
             if method is not None:
                 target: cst.BaseExpression = node.target
@@ -142,13 +186,26 @@ class FactsWalk:
         func = node.func
         if type(func) is cst.Name:
             facts.calls_by_name.setdefault(func.value, []).append(node)
-            if depth:
-                facts.no_grad_callees.add(func.value)
+            (self._called_under_no_grad if depth else self._called_recording).add(func.value)
         elif type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value in ("self", "cls"):
             facts.calls_by_name.setdefault(func.attr.value, []).append(node)
+            (self._called_under_no_grad if depth else self._called_recording).add(func.attr.value)
 
     def _assign(self, node: cst.Assign, _depth: int) -> None:
-        kinds = self._value_kinds(node.value)
+        value = node.value
+        if type(value) is cst.Call and type(value.func) is cst.Name and value.func.value[:1].isupper():
+            for target in node.targets:
+                name = dotted_name(target.target)
+                if name is not None:
+                    self._instances.append((name, value.func.value))
+        elif type(value) is cst.BinaryOperation:
+            # `loss = Value(-4.0) * a`: arithmetic on another library's objects makes one of them.
+            operands = _operands(value)
+            for target in node.targets:
+                name = dotted_name(target.target)
+                if name is not None and operands:
+                    self._derived.append((name, operands))
+        kinds = self._value_kinds(value)
         if not kinds:
             return
         facts = self.facts
@@ -165,6 +222,10 @@ class FactsWalk:
                 for kind, table in tables:
                     if kind in kinds:
                         table.add(name)
+                if "grad" in kinds:
+                    owner = dotted_name(strip_data(strip_data(value).value))  # type: ignore[attr-defined]
+                    if owner is not None:
+                        facts.grad_owners[name] = owner
 
     def _value_kinds(self, value: cst.BaseExpression) -> set[str]:
         kinds: set[str] = set()
@@ -189,10 +250,29 @@ class FactsWalk:
         return kinds
 
 
+def _operands(value: cst.BaseExpression) -> list[cst.BaseExpression]:
+    """The operands of nested arithmetic: ``a``, ``Value(2)`` and ``b`` for ``a * Value(2) + b``."""
+    if isinstance(value, cst.BinaryOperation):
+        return [*_operands(value.left), *_operands(value.right)]
+    if isinstance(value, cst.UnaryOperation):
+        return _operands(value.expression)
+    return [value]
+
+
+def _is_zip_of_parameters(call: cst.Call) -> bool:
+    return (
+        isinstance(call.func, cst.Name)
+        and call.func.value == "zip"
+        and len(call.args) >= 2
+        and all(method_call(arg.value, "parameters") is not None for arg in call.args)
+    )
+
+
 _COLLECTORS: dict[type, Callable[[FactsWalk, cst.CSTNode, int], None]] = {
     cst.Import: FactsWalk._import,  # type: ignore[dict-item]
     cst.ImportFrom: FactsWalk._import,  # type: ignore[dict-item]
     cst.FunctionDef: FactsWalk._function,  # type: ignore[dict-item]
+    cst.ClassDef: FactsWalk._class,  # type: ignore[dict-item]
     cst.For: FactsWalk._loop,  # type: ignore[dict-item]
     cst.While: FactsWalk._loop,  # type: ignore[dict-item]
     cst.Call: FactsWalk._call,  # type: ignore[dict-item]

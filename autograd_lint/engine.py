@@ -113,6 +113,9 @@ def analyse(
     imports = ImportTable()
     for statement in module.body:
         collect_top_level_imports(imports, statement)
+    if imports.imports_torch:
+        for statement in module.body:
+            imports.add_wrapper(statement)
     own_autograd = any(is_own_autograd_class(imports, s) for s in module.body)
     torch = TorchSemantics(imports, SyntaxTree(module), own_autograd)
     context = FileContext(module, source, path, torch)

@@ -35,12 +35,14 @@ class EventKind(str, enum.Enum):
 class Event:
     """Something autograd cares about. ``target`` is the loss (backward), the optimizer (step),
     the thing cleared (clear) or the updated tensor (update); ``via`` is the call in the loop
-    that reached it when it sits in a called function."""
+    that reached it when it sits in a called function; ``through_object`` marks a clear found in
+    the method of another object (``cb.on_batch_begin()``), where the method is known by name only."""
 
     kind: EventKind
     node: cst.CSTNode
     target: cst.BaseExpression | None
     via: cst.Call | None = None
+    through_object: bool = False
 
     @property
     def call(self) -> cst.Call:
@@ -123,6 +125,25 @@ class LoopEvents:
                     if function not in seen and len(seen) < MAX_INLINED_FUNCTIONS:
                         seen.add(function)
                         yield from self._events_in(function.body, via or node, seen)
+                for method in self.object_methods(node):
+                    if method not in seen and len(seen) < MAX_INLINED_FUNCTIONS:
+                        seen.add(method)
+                        for event in self._events_in(method.body, via or node, seen):
+                            if event.kind is EventKind.CLEAR:
+                                yield Event(event.kind, event.node, event.target, event.via, through_object=True)
+
+    def object_methods(self, call: cst.Call) -> tuple[cst.FunctionDef, ...]:
+        """Methods of this file's classes that ``obj.m()`` may run, for an object other than ``self``
+        (``cb.on_batch_begin(self)``, ``self.hooks.before_step()``, ``trainer.clear()``). Known by name
+        only, so the loop takes only their clearing from them: it can silence, never report."""
+        func = call.func
+        if not isinstance(func, cst.Attribute):
+            return ()
+        receiver = func.value
+        if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls"):
+            return ()
+        methods = self.facts.functions.get(func.attr.value, ())
+        return tuple(f for f in methods if self.tree.is_method(f)) if methods else ()
 
     def _classify(self, node: cst.CSTNode) -> tuple[EventKind, cst.BaseExpression | None] | None:
         torch = self.torch

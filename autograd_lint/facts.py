@@ -33,9 +33,14 @@ class FactsBuilder:
     torch_made_names: set[str] = field(default_factory=set)  # assigned from a torch call
     requires_grad_names: set[str] = field(default_factory=set)
     grad_aliases: set[str] = field(default_factory=set)
+    grad_owners: dict[str, str] = field(default_factory=dict)  # `g = w.grad`: g -> w
     optimizer_names: set[str] = field(default_factory=set)
     backward_targets: set[str] = field(default_factory=set)
+    # Callees every same-file call of which sits lexically under `with torch.no_grad()`.
     no_grad_callees: set[str] = field(default_factory=set)
+    # Names bound to an instance of another library's class or of a plain class of this file
+    # (micrograd's `Value`, a dataclass): their `.data` and `.grad` are not a tensor's.
+    foreign_names: set[str] = field(default_factory=set)
     backward_calls: list[cst.Call] = field(default_factory=list)
     calls_by_name: dict[str, list[cst.Call]] = field(default_factory=dict)  # callee name -> calls
 
@@ -48,9 +53,11 @@ class FactsBuilder:
             torch_made_names=frozenset(self.torch_made_names),
             requires_grad_names=frozenset(self.requires_grad_names),
             grad_aliases=frozenset(self.grad_aliases),
+            grad_owners=dict(self.grad_owners),
             optimizer_names=frozenset(self.optimizer_names),
             backward_targets=frozenset(self.backward_targets),
             no_grad_callees=frozenset(self.no_grad_callees),
+            foreign_names=frozenset(self.foreign_names),
             backward_calls=tuple(self.backward_calls),
             calls_by_name={name: tuple(calls) for name, calls in self.calls_by_name.items()},
         )
@@ -67,9 +74,11 @@ class FileFacts:
     torch_made_names: frozenset[str]
     requires_grad_names: frozenset[str]
     grad_aliases: frozenset[str]
+    grad_owners: dict[str, str]
     optimizer_names: frozenset[str]
     backward_targets: frozenset[str]
     no_grad_callees: frozenset[str]
+    foreign_names: frozenset[str]
     backward_calls: tuple[cst.Call, ...]
     calls_by_name: dict[str, tuple[cst.Call, ...]]
 

@@ -47,6 +47,7 @@ def fix_source(source: str, path: str, config: Config | None = None, unsafe: boo
         seen.add(candidate)
         source = candidate
         fixed.extend(chosen)
+        fixed.extend(subsumed(findings, chosen, unsafe))
         findings = check_source(source, path, config)
     return FixResult(source=source, fixed=fixed, remaining=findings)
 
@@ -77,6 +78,21 @@ def _edits(finding: Finding) -> tuple[Edit, ...]:
 
 def _first_offset(finding: Finding) -> int:
     return min(e.start for e in _edits(finding))
+
+
+def subsumed(findings: Sequence[Finding], chosen: Sequence[Finding], unsafe: bool) -> list[Finding]:
+    """Findings left out of a round whose every edit a chosen fix made anyway: fixed with it (a rule
+    may fold several findings' edits into one all-or-nothing fix, as AGL003 does with its import)."""
+    made = {edit for finding in chosen for edit in finding.fix.edits}  # type: ignore[union-attr]
+    return [
+        f
+        for f in findings
+        if f not in chosen
+        and f.fix is not None
+        and f.fix.edits
+        and (unsafe or f.fix.applicability == "safe")
+        and set(f.fix.edits) <= made
+    ]
 
 
 def apply_fixes(source: str, fixes: Sequence[Fix]) -> str:

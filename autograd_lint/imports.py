@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from .syntax import dotted_name
+from .syntax import dotted_name, walk
 
 # Spellings that name the same object, folded into one canonical name.
 CANONICAL = {
@@ -21,11 +21,30 @@ CANONICAL = {
 }
 
 
+# What `from MODULE import *` binds, for the torch names the rules ask about: the module's own
+# `__all__` (torch 2.x), kept small and explicit so that a star import never claims a local name
+# the module does not export.
+_LEGACY_TYPES = tuple(f"{kind}Tensor" for kind in ("Float", "Double", "Byte", "Char", "Short", "Int", "Long", "Bool"))
+STAR_EXPORTS: dict[str, tuple[str, ...]] = {
+    "torch": (
+        *_LEGACY_TYPES,
+        *"Tensor no_grad enable_grad inference_mode tensor zeros ones randn rand empty full arange from_numpy".split(),
+    ),
+    "torch.autograd": ("Variable", "Function", "grad", "backward", "no_grad", "enable_grad", "set_grad_enabled"),
+    "torch.autograd.variable": ("Variable",),
+    "torch.nn.parameter": ("Parameter",),
+}
+
+
 class ImportTable:
     """Local name -> qualified name, for names bound by importing torch (or its parts)."""
 
     def __init__(self) -> None:
         self.names: dict[str, str] = {}
+        # Names bound by importing anything else (`from micrograd.engine import Value`, `typing.cast`).
+        self.other_names: dict[str, str] = {}
+        # The file's own wrappers of a torch API: `Variable = lambda *a, **k: autograd.Variable(*a, **k)`.
+        self.wrappers: dict[str, str] = {}
 
     @property
     def imports_torch(self) -> bool:
@@ -35,7 +54,12 @@ class ImportTable:
         if isinstance(node, cst.Import):
             for alias in node.names:
                 dotted = dotted_name(alias.name)
-                if dotted is None or not _is_torch(dotted):
+                if dotted is None:
+                    continue
+                if not _is_torch(dotted):
+                    asname = alias.asname.name if alias.asname is not None else None
+                    local = asname.value if isinstance(asname, cst.Name) else dotted.split(".")[0]
+                    self.other_names[local] = dotted if isinstance(asname, cst.Name) else local
                     continue
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     self.names[alias.asname.name.value] = dotted
@@ -46,10 +70,21 @@ class ImportTable:
             if node.relative or node.module is None:
                 return
             module = dotted_name(node.module)
-            if module is None or not _is_torch(module):
+            if module is None:
+                return
+            if not _is_torch(module):
+                if not isinstance(node.names, cst.ImportStar):
+                    for alias in node.names:
+                        if isinstance(alias.name, cst.Name):
+                            asname = alias.asname.name if alias.asname is not None else None
+                            local = asname.value if isinstance(asname, cst.Name) else alias.name.value
+                            self.other_names[local] = f"{module}.{alias.name.value}"
                 return
             if isinstance(node.names, cst.ImportStar):
                 self.names.setdefault("*" + module, module)
+                for exported in STAR_EXPORTS.get(module, ()):
+                    # An explicit import of the same name, earlier or later, wins.
+                    self.names.setdefault(exported, f"{module}.{exported}")
                 return
             for alias in node.names:
                 if not isinstance(alias.name, cst.Name):
@@ -58,6 +93,57 @@ class ImportTable:
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     local = alias.asname.name.value
                 self.names[local] = f"{module}.{alias.name.value}"
+
+    def other_qualified(self, expression: cst.BaseExpression) -> str | None:
+        """``typing.cast`` for ``cast`` after ``from typing import cast``: names from other modules."""
+        name = dotted_name(expression)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        base = self.other_names.get(head)
+        if base is None:
+            return None
+        return f"{base}.{rest}" if rest else base
+
+    def wrapped(self, expression: cst.BaseExpression) -> str | None:
+        """The torch API a file's own wrapper forwards to, for a call of that wrapper."""
+        return self.wrappers.get(expression.value) if isinstance(expression, cst.Name) else None
+
+    def add_wrapper(self, statement: cst.CSTNode) -> None:
+        """Record a module-level wrapper that forwards ``*args, **kwargs`` to one torch API:
+        ``V = lambda *a, **k: autograd.Variable(*a, **k).cuda()`` or a small ``def`` doing the same."""
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Lambda):
+                    target = small.targets[0].target
+                    if isinstance(target, cst.Name):
+                        self._wrapper(target.value, small.value.params, small.value.body)
+        elif isinstance(statement, cst.FunctionDef) and len(getattr(statement.body, "body", ())) <= 4:
+            self._wrapper(statement.name.value, statement.params, statement.body)
+        elif isinstance(statement, cst.If):
+            blocks: list[cst.BaseSuite] = [statement.body]
+            if isinstance(statement.orelse, cst.Else):
+                blocks.append(statement.orelse.body)
+            elif isinstance(statement.orelse, cst.If):
+                self.add_wrapper(statement.orelse)
+            for block in blocks:
+                for line in getattr(block, "body", ()):
+                    self.add_wrapper(line)
+
+    def _wrapper(self, name: str, params: cst.Parameters, body: cst.CSTNode) -> None:
+        star = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else None
+        double = params.star_kwarg.name.value if params.star_kwarg is not None else None
+        if star is None or double is None:
+            return
+        for node in walk(body):
+            if not isinstance(node, cst.Call):
+                continue
+            forwarded = {(a.star, a.value.value) for a in node.args if a.star and isinstance(a.value, cst.Name)}
+            if {("*", star), ("**", double)} <= forwarded:
+                qualified = self.qualified(node.func)
+                if qualified is not None and _is_torch(qualified) and name != dotted_name(node.func):
+                    self.wrappers[name] = qualified
+                    return
 
     def torch_alias(self) -> str | None:
         """The local name bound to the ``torch`` module itself, if any (for inserted code)."""

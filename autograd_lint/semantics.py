@@ -24,6 +24,22 @@ TENSOR_FACTORIES = frozenset(
 PARAMETER_MAKERS = frozenset({"torch.nn.Parameter", "torch.autograd.Variable"})
 # In-place methods that are not an update from a gradient.
 _NOT_UPDATES = frozenset({"zero_", "requires_grad_", "detach_"})
+# Receivers whose `.backward(x)` backpropagates from its argument: Accelerate, Fabric, DeepSpeed's
+# engine, ColossalAI's and Apex's optimizers, trainers' strategies.
+_BACKWARD_OWNERS = ("accelerator", "fabric", "engine", "optim", "trainer", "strategy", "booster", "amp")
+# torch functions that return no tensor (a bool, a number, a device, a context, nothing).
+_NOT_TENSOR_FUNCTIONS = frozenset(
+    "device dtype manual_seed seed save load no_grad enable_grad inference_mode set_grad_enabled numel "
+    "compile typename get_default_dtype get_rng_state initial_seed use_deterministic_algorithms".split()
+)
+# Tensor methods that return a tensor (so `x.view(...).data` is a tensor's `.data`).
+TENSOR_METHODS = frozenset(
+    "view view_as reshape reshape_as unsqueeze squeeze permute transpose t contiguous clone detach float double "
+    "half bfloat16 long int bool cuda cpu to type_as expand expand_as repeat flatten narrow select index_select "
+    "gather masked_fill sum mean prod std var norm abs exp log sqrt pow neg sign sigmoid tanh relu softmax "
+    "log_softmax clamp clamp_ mul add sub div matmul mm bmm mv addmm cumsum flip roll squeeze_ "
+    "unsqueeze_ add_ sub_ mul_ div_ copy_ fill_ zero_ normal_ uniform_ detach_".split()
+)
 
 
 class TorchSemantics(Sealed):
@@ -35,6 +51,7 @@ class TorchSemantics(Sealed):
         self.imports = imports
         self.tree = tree
         self.own_autograd = own_autograd
+        self._no_grad_functions: dict[cst.FunctionDef, bool] = {}
 
     def qualified(self, expression: cst.BaseExpression) -> str | None:
         return self.imports.qualified(expression)
@@ -65,7 +82,13 @@ class TorchSemantics(Sealed):
             return first
         receiver = func.value
         receiver_name = (terminal_name(receiver) or "").lower()
-        if any(word in receiver_name for word in ("accelerator", "fabric", "engine")):
+        if first is not None and (
+            any(word in receiver_name for word in _BACKWARD_OWNERS)
+            or receiver_name in ("opt", "model_engine")
+            or receiver_name.startswith("opt_")
+            or "loss" in (terminal_name(first) or "").lower()
+        ):
+            # `accelerator.backward(loss)`: the loss is the argument, never the receiver.
             return first
         scaled = method_call(receiver, "scale")
         if scaled is not None and isinstance(receiver, cst.Call) and receiver.args:
@@ -85,15 +108,27 @@ class TorchSemantics(Sealed):
     def in_no_grad(self, node: cst.CSTNode) -> bool:
         """Does ``node`` run with gradient recording off (``with torch.no_grad()``, a
         ``@torch.no_grad()`` function, or a function only called from such places)?"""
-        callees = self.facts.no_grad_callees
+        self.facts  # noqa: B018 - the answer depends on the file's calls: complete facts only
         for ancestor in self.tree.ancestors(node):
             if isinstance(ancestor, cst.With) and any(self.is_no_grad(i.item) for i in ancestor.items):
                 return True
             if isinstance(ancestor, cst.FunctionDef):
                 if any(self.is_no_grad(d.decorator) for d in ancestor.decorators):
                     return True
-                return ancestor.name.value in callees
+                return self._only_called_under_no_grad(ancestor)
         return False
+
+    def _only_called_under_no_grad(self, function: cst.FunctionDef) -> bool:
+        """Is every same-file call of this function (``f()``, ``self.f()``) under ``no_grad``?
+        One call that records is enough to say no; a function never called here is not."""
+        cached = self._no_grad_functions.get(function)
+        if cached is not None:
+            return cached
+        self._no_grad_functions[function] = False  # a recursive call does not prove itself
+        calls = self.facts.calls_by_name.get(function.name.value, ())
+        answer = bool(calls) and all(self.in_no_grad(call) for call in calls)
+        self._no_grad_functions[function] = answer
+        return answer
 
     def step_target(self, call: cst.Call) -> cst.BaseExpression | None:
         """The optimizer a call steps (``opt.step()``, ``scaler.step(opt)``), if any."""
@@ -115,10 +150,13 @@ class TorchSemantics(Sealed):
         """What a node clears the gradients of: ``m.zero_grad()``, ``p.grad = None``,
         ``del p.grad``, ``p.grad.zero_()``, ``p.grad.data.fill_(0)``; else ``None``."""
         if isinstance(node, cst.Attribute):
-            # `optimizer.zero_grad` handed over uncalled, to a hook or a helper.
+            # `optimizer.zero_grad` handed over uncalled, to a hook or a helper (`register(opt.zero_grad)`,
+            # `callback=opt.zero_grad`, `self.clear = opt.zero_grad`). Named as a bare statement, it does nothing.
+            if node.attr.value != "zero_grad":
+                return None
             parent = self.tree.parent(node)
-            called = isinstance(parent, cst.Call) and parent.func is node
-            return node.value if node.attr.value == "zero_grad" and not called else None
+            handed_over = isinstance(parent, cst.Arg) or (isinstance(parent, cst.Assign) and parent.value is node)
+            return node.value if handed_over else None
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
             method = node.func.attr.value
             if method == "zero_grad":
@@ -182,13 +220,53 @@ class TorchSemantics(Sealed):
             return True
         text = dotted_name(expression)
         if text is None:
-            return isinstance(expression, cst.Call) and self.qualified(expression.func) in TENSOR_FACTORIES
+            return isinstance(expression, cst.Call) and self.makes_tensor(expression)
         facts = self.facts
+        if text in facts.foreign_names and text not in facts.torch_made_names:
+            return False  # an instance of another library's class (micrograd's `Value`, a dataclass)
         if facts.own_autograd:
             return text in facts.requires_grad_names or text in facts.torch_made_names
         if text in facts.tensor_names or text in facts.grad_aliases or text in facts.backward_targets:
             return True
         return "loss" in text.rsplit(".", 1)[-1].lower()
+
+    def makes_tensor(self, call: cst.Call) -> bool:
+        """A torch function that returns a tensor (``torch.unsqueeze(x, 1)``, ``F.relu(x)``), or a
+        tensor method on something the file shows to be a tensor (``x.view(-1)``)."""
+        qualified = self.qualified(call.func)
+        if qualified is not None:
+            module, _, name = qualified.rpartition(".")
+            if qualified in TENSOR_FACTORIES:
+                return True
+            if module in ("torch", "torch.nn.functional", "torch.linalg", "torch.fft", "torch.special"):
+                return (
+                    name[:1].islower()
+                    and name not in _NOT_TENSOR_FUNCTIONS
+                    and not name.startswith(("is_", "set_", "get_"))
+                )
+            return False
+        func = call.func
+        return isinstance(func, cst.Attribute) and func.attr.value in TENSOR_METHODS and self.is_tensor(func.value)
+
+    def backward_losses(self, target: cst.BaseExpression) -> list[cst.Name]:
+        """The loss names a backward's target is built from: ``loss`` for ``loss``, ``(loss / k)``,
+        ``(loss * w)`` or ``-loss``: the leftmost operand, and any operand named like a loss."""
+        found: list[cst.Name] = []
+        leftmost = True
+        pending: list[cst.BaseExpression] = [target]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, cst.Name):
+                if leftmost or "loss" in node.value.lower():
+                    found.append(node)
+                leftmost = False
+            elif isinstance(node, cst.BinaryOperation):
+                pending.extend((node.right, node.left))
+            elif isinstance(node, cst.UnaryOperation):
+                pending.append(node.expression)
+            else:
+                leftmost = False
+        return found
 
 
 def _reads_own_grad(value: cst.BaseExpression, name: str) -> bool:

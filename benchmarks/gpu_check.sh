@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # For a lent GPU machine, in under a minute: which private autograd APIs this torch has, the demo
-# on CUDA, the CUDA tests, and the overhead on the GPU. Run from anywhere: bash benchmarks/gpu_check.sh
+# on CUDA, the CUDA tests (the fixed verbatim question script among them), and the overhead on the GPU. Run from anywhere: bash benchmarks/gpu_check.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
@@ -30,3 +30,4 @@ $PY -c "from autograd_lint.runtime_cli import demo; demo(['--device', 'cuda', '-
 $PY -m pytest -q -p no:cacheprovider -m cuda tests/test_demo.py tests/test_runtime_watch.py
 $PY -m pytest -q -p no:cacheprovider tests/test_runtime_fixtures.py
 $PY benchmarks/bench_runtime.py --device cuda --rounds 30
+$PY -m pytest -q -p no:cacheprovider -m cuda tests/test_fix_question_verbatim.py

@@ -4,12 +4,14 @@ computation goes before its first use, and ``retain_graph`` stays while anything
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import libcst as cst
 
 from ..context import FileContext
 from ..events import EventKind
 from ..fixes import InsertStatement, PendingEdit, PendingFix, ReplaceStatement
-from ..syntax import assigned_names, dotted_name, names_in, walk
+from ..syntax import assigned_names, dotted_name, names_bound_in, names_in, walk
 from ..tree import Loop
 
 # Calls whose result keeps no graph, so a name rebound to one carries nothing to the next iteration.
@@ -17,25 +19,35 @@ _GRAPH_FREE = frozenset({"detach", "item", "tolist", "float", "int", "len", "ran
 
 
 def no_grad_update(
-    context: FileContext, statement: cst.CSTNode, update: str, parameter: cst.BaseExpression, description: str
+    context: FileContext,
+    statement: cst.CSTNode,
+    update: str | Sequence[str],
+    parameter: cst.BaseExpression | Sequence[cst.BaseExpression],
+    description: str,
 ) -> PendingFix | None:
-    """Replace ``statement`` by ``update`` under ``torch.no_grad()``, and clear ``parameter.grad``
-    before the loop's backward when the loop clears nothing itself."""
+    """Replace ``statement`` by the update(s) under ``torch.no_grad()``, and clear each parameter's
+    ``.grad`` before the loop's backward when the loop clears nothing itself."""
+    updates = [update] if isinstance(update, str) else list(update)
+    parameters = list(parameter) if isinstance(parameter, Sequence) else [parameter]
     torch = context.imports.torch_alias()
     if torch is None or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         return None
     if context.torch.in_no_grad(statement):
-        lines = [(0, update)]
+        lines = [(0, code) for code in updates]
     else:
-        lines = [(0, f"with {torch}.no_grad():"), (1, update)]
+        lines = [(0, f"with {torch}.no_grad():"), *((1, code) for code in updates)]
     edits: list[PendingEdit] = [ReplaceStatement(statement, tuple(lines), len(lines) - 1)]
     loop = context.tree.enclosing_loop(statement)
-    name = dotted_name(parameter)
-    if loop is not None and name is not None:
-        if not any(e.kind is EventKind.CLEAR for e in context.events.of_loop(loop)):
-            clear = clear_before_backward(context, loop, f"{name}.grad = None")
+    names = [context.module.code_for_node(p) if isinstance(p, cst.Subscript) else dotted_name(p) for p in parameters]
+    if loop is not None and all(names) and not any(e.kind is EventKind.CLEAR for e in context.events.of_loop(loop)):
+        clears = tuple(f"{name}.grad = None" for name in names)
+        if not depends_on_loop(context, loop, parameters, rewritten=statement):
+            clear = clear_before_backward(context, loop, *clears)
             if clear is not None:
                 edits.append(clear)
+        elif not reads_grad_after(context, loop, statement):
+            # `p` of an inner `for p in params`: cleared right after its own update.
+            edits[0] = ReplaceStatement(statement, (*lines, *((0, c) for c in clears)), len(lines) - 1)
     return PendingFix(description, "unsafe", tuple(edits))
 
 
@@ -50,8 +62,8 @@ def loop_statement(context: FileContext, loop: Loop, node: cst.CSTNode) -> cst.C
     return None
 
 
-def clear_before_backward(context: FileContext, loop: Loop, clear: str) -> InsertStatement | None:
-    """Insert ``clear`` at the top of the loop's body, or, when the iteration reads a gradient
+def clear_before_backward(context: FileContext, loop: Loop, *clears: str) -> InsertStatement | None:
+    """Insert the ``clears`` at the top of the loop's body, or, when the iteration reads a gradient
     before its first backward, just before that backward: no read then meets ``None`` where it
     met the previous gradient before."""
     for _, event in context.events.own_backwards(loop):
@@ -61,7 +73,7 @@ def clear_before_backward(context: FileContext, loop: Loop, clear: str) -> Inser
         body = list(getattr(loop.body, "body", ()))
         before = body[: body.index(statement)] if statement in body else []
         top = body[0] if body and not any(_reads_grad(context, s) for s in before) else statement
-        return InsertStatement(top, (clear,))
+        return InsertStatement(top, clears)
     return None
 
 
@@ -75,12 +87,29 @@ def _reads_grad(context: FileContext, node: cst.CSTNode) -> bool:
 
 
 def reads_grad_after(context: FileContext, loop: Loop, node: cst.CSTNode) -> bool:
-    """Does anything in the loop's body after ``node``'s statement read a gradient?"""
-    statement = loop_statement(context, loop, node)
-    body = getattr(loop.body, "body", ())
-    if statement is None or statement not in body:
-        return True
-    return any(_reads_grad(context, later) for later in body[body.index(statement) + 1 :])
+    """Does the iteration read a gradient after ``node``'s statement (in its block, and in every
+    block around it up to the loop's body)?"""
+    current = context.tree.statement_of(node)
+    for ancestor in context.tree.ancestors(current):
+        body = getattr(ancestor, "body", None)
+        if isinstance(ancestor, (cst.IndentedBlock, cst.SimpleStatementSuite)) and isinstance(body, Sequence):
+            holder = next((s for s in body if s is current or _inside(context, current, s)), None)
+            if holder is not None and any(_reads_grad(context, later) for later in body[body.index(holder) + 1 :]):
+                return True
+        if ancestor is loop:
+            return False
+    return True
+
+
+def depends_on_loop(
+    context: FileContext, loop: Loop, expressions: Sequence[cst.CSTNode], rewritten: cst.CSTNode | None = None
+) -> bool:
+    """Do the expressions name something the loop binds (an inner loop's ``p``, an index ``i``),
+    other than by the statement a fix rewrites? Then a clear of theirs cannot move to the top."""
+    bound = names_bound_in(loop.body) - (names_bound_in(rewritten) if rewritten is not None else set())
+    if isinstance(loop, cst.For):
+        bound |= set(assigned_names(loop.target))
+    return any(names_in(e) & bound for e in expressions)
 
 
 def first_use(context: FileContext, loop: Loop, name: str) -> cst.CSTNode | None:

@@ -6,7 +6,7 @@ import libcst as cst
 
 from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
-from ..syntax import dotted_name, terminal_name
+from ..syntax import dotted_name, keyword, terminal_name
 
 # Receivers whose `.data` is a field of their own (a dataset's samples, a config value),
 # unless the file shows them to be tensors.
@@ -56,15 +56,23 @@ class DataAttribute(Rule):
 
     ## Known false positives
     A non-tensor whose `.data` is followed by a method ending in `_` or by `.item()`,
-    or whose name holds a tensor elsewhere in the file. `.data` passed to an
+    or whose name holds a tensor elsewhere in the file. A name bound to an instance of
+    another library's class or of a plain class of the file (micrograd's `Value`, a
+    dataclass) is not a tensor, and is not reported. `.data` passed to an
     `nn.init` function is not reported: those run without recording anyway. Code that uses `.data` on
     purpose to hide an update from autograd (some optimizers and weight-sharing
     tricks) should say so with `# noqa: AGL004`.
 
     ## Fix safety
-    Safe where the meaning is unchanged: `x.grad.data` becomes `x.grad`,
-    `loss.data[0]` and `loss.data.item()` become `loss.item()`, and an in-place update
-    already under `torch.no_grad()` drops `.data`. Unsafe elsewhere: an update
+    Safe where the meaning is unchanged: `x.grad.data` becomes `x.grad` (`x.grad.detach()`
+    in a file that backpropagates with `create_graph=True`, where gradients carry a graph;
+    an in-place change of such a gradient gets no fix), `x.data.item()` becomes `x.item()`
+    on a tensor, and `loss.data[0]` becomes `loss.item()` when `loss` is backpropagated
+    with a plain `backward()` (so it is a scalar); another `x.data[0]` becomes
+    `x.detach()[0]` (unsafe), or gets no fix when only its name says it is a tensor.
+    Unsafe: an in-place update already under `torch.no_grad()` drops `.data`; autograd
+    then sees the change, so a backward through a graph that saved the old value raises
+    instead of silently computing wrong gradients. Unsafe elsewhere: an update
     statement (`x.data.op_(...)`, `p.data -= ...`, `w.data = v`) is wrapped in
     `with torch.no_grad():` as `x.op_(...)`, `p -= ...` or `w.copy_(v)`, which lets
     autograd see it; any other read becomes `x.detach()`.
@@ -91,13 +99,31 @@ class DataAttribute(Rule):
         "    torch.nn.init.constant_(m.bias.data, 0.0)\n",
         "import torch\n\nclass Graph:\n    def run(self):\n        self.backward()\n        self.data.clear_()\n"
         "        return self.data\n",
+        "import torch\n"
+        "from micrograd.engine import Value\n"
+        "a = Value(2.0)\n"
+        "loss = Value(-4.0) * a\n"
+        "loss.backward()\n"
+        "a.data += -0.01 * a.grad\n"
+        "print(loss.data)\n",
+        "import torch\n"
+        "from dataclasses import dataclass\n"
+        "@dataclass\n"
+        "class Sample:\n"
+        "    data: list\n"
+        "    label: int\n"
+        "sample = Sample([1, 2], 0)\n"
+        "sample.data.sort()\n"
+        "batch_item = Sample([3], 1)\n"
+        "batch_item.data.append_(3)\n",
     )
     INVALID = (
         Invalid(
-            "import torch\nfor p in model.parameters():\n    p.grad.data.zero_()\ntotal = loss.data[0]\n"
+            # `cost` is backpropagated with a plain `backward()`, so it is a scalar: `[0]` meant `.item()`.
+            "import torch\nfor p in model.parameters():\n    p.grad.data.zero_()\n"
             "last = loss.data.item()\ng = p.grad\nnorm = g.data.norm()\ncost.backward()\nprint(cost.data[0])\n",
-            lines=(3, 4, 5, 7, 9),
-            fixed="import torch\nfor p in model.parameters():\n    p.grad.zero_()\ntotal = loss.item()\n"
+            lines=(3, 4, 6, 8),
+            fixed="import torch\nfor p in model.parameters():\n    p.grad.zero_()\n"
             "last = loss.item()\ng = p.grad\nnorm = g.norm()\ncost.backward()\nprint(cost.item())\n",
         ),
         Invalid(
@@ -111,6 +137,7 @@ class DataAttribute(Rule):
             "import torch\nw = torch.randn(3, requires_grad=True)\nwith torch.no_grad():\n    w.data.mul_(0.5)\n",
             lines=(4,),
             fixed="import torch\nw = torch.randn(3, requires_grad=True)\nwith torch.no_grad():\n    w.mul_(0.5)\n",
+            unsafe=True,
         ),
         Invalid(
             "import torch as t\nw = t.randn(3, requires_grad=True)\nfor step in range(10):\n"
@@ -129,6 +156,70 @@ class DataAttribute(Rule):
             "      p -= lr * p.grad\n\nfor p in model.parameters():\n  snapshot = p.detach().cpu()\n",
             unsafe=True,
         ),
+        Invalid(
+            "import torch\n"
+            "x = torch.randn(4)\n"
+            "col = torch.unsqueeze(x, 1).data\n"
+            "flat = x.view(-1).data\n"
+            "ema.data.copy_(param.data)\n",
+            lines=(3, 4, 5, 5),
+            fixed=(
+                "import torch\n"
+                "x = torch.randn(4)\n"
+                "col = torch.unsqueeze(x, 1).detach()\n"
+                "flat = x.view(-1).detach()\n"
+                "with torch.no_grad():\n"
+                "    ema.copy_(param.data)\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "w = torch.randn(3, requires_grad=True)\n"
+            "loss = (w * w).sum()\n"
+            "with torch.no_grad():\n"
+            "    w.data.mul_(0.5)\n"
+            "loss.backward()\n",
+            lines=(5,),
+            fixed=(
+                "import torch\n"
+                "w = torch.randn(3, requires_grad=True)\n"
+                "loss = (w * w).sum()\n"
+                "with torch.no_grad():\n"
+                "    w.mul_(0.5)\n"
+                "loss.backward()\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "import torch.nn.functional as F\n"
+            'losses = F.mse_loss(pred, target, reduction="none")\n'
+            "first = losses.data[0]\n"
+            "meter_loss = meter.data[0]\n",
+            lines=(4,),
+            fixed=(
+                "import torch\n"
+                "import torch.nn.functional as F\n"
+                'losses = F.mse_loss(pred, target, reduction="none")\n'
+                "first = losses.detach()[0]\n"
+                "meter_loss = meter.data[0]\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "loss = (w ** 3).sum()\n"
+            "loss.backward(create_graph=True)\n"
+            "norm = w.grad.data.norm()\n"
+            "w.grad.data.zero_()\n",
+            lines=(4, 5),
+            # After `create_graph=True` a read detaches; an in-place change gets no fix.
+        ),
+        Invalid(
+            "import torch\nprint(epoch_loss.data[0])\n",
+            lines=(2,),
+        ),
     )
 
     def __init__(self, context) -> None:
@@ -143,7 +234,7 @@ class DataAttribute(Rule):
         # Decided after the walk, when the file's tensor evidence is complete.
         for node in self.uses:
             usage = self._usage(node)
-            if self._is_tensor(node.value, usage) and not self._is_init_argument(node):
+            if self._is_tensor(node, usage) and not self._is_init_argument(node):
                 self.report(node, fix=self._fix(node, usage))
 
     # --- what the `.data` is used for ---
@@ -178,17 +269,44 @@ class DataAttribute(Rule):
             "torch.nn.init."
         )
 
-    def _is_tensor(self, receiver: cst.BaseExpression, usage: str) -> bool:
+    def _is_tensor(self, node: cst.Attribute, usage: str) -> bool:
+        receiver = node.value
         if self.context.imports.qualified(receiver) is not None:
             return False  # a torch module such as `torch.utils.data`
         if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls"):
             return False  # an object's own field, even in a class that calls `self.backward()`
         if self.context.torch.is_tensor(receiver):
             return True
+        name = dotted_name(receiver)
+        if name is not None and name in self.context.facts.foreign_names:
+            return False  # an instance of another library's class: its `.data` is its own
         if usage not in ("inplace", "item"):
-            return False
+            return usage == "read" and self._read_into_inplace(node)
+        return self._named_like_tensor(receiver)
+
+    def _named_like_tensor(self, receiver: cst.BaseExpression) -> bool:
         name = (terminal_name(receiver) or "").lower()
         return name not in _OWN_DATA_FIELDS and not any(word in name for word in _OWN_DATA_WORDS)
+
+    def _read_into_inplace(self, node: cst.Attribute) -> bool:
+        """``src.data`` read into an in-place update of a tensor: ``dst.data.copy_(src.data)``,
+        ``ema.data.mul_(d).add_(p.data, alpha=1 - d)``: what is copied into a tensor is a tensor."""
+        current: cst.CSTNode = node
+        for ancestor in self.context.tree.ancestors(node):
+            if isinstance(ancestor, cst.Call):
+                func = ancestor.func
+                if current is func or not isinstance(func, cst.Attribute):
+                    return False
+                method = func.attr.value
+                inplace_of_tensor = method in ("copy_", "add_", "sub_", "mul_", "lerp_") and (
+                    (isinstance(func.value, cst.Attribute) and func.value.attr.value == "data")
+                    or self.context.torch.is_tensor(func.value)
+                )
+                return inplace_of_tensor
+            if not isinstance(ancestor, (cst.Arg, cst.BinaryOperation, cst.UnaryOperation)):
+                return False
+            current = ancestor
+        return False
 
     # --- fixes ---
 
@@ -198,10 +316,23 @@ class DataAttribute(Rule):
         is_grad = (isinstance(node.value, cst.Attribute) and node.value.attr.value == "grad") or (
             dotted_name(node.value) in self.context.facts.grad_aliases
         )
-        if usage == "item" or (is_grad and usage not in ("assign", "item_assign")):
-            return PendingFix(_DROP, "safe", (Replace(node, receiver),))
-        if usage == "index_zero" and self._is_scalar(node.value):
-            return PendingFix("Use `.item()`", "safe", (Replace(self.context.tree.parent(node), f"{receiver}.item()"),))
+        torch = self.context.torch
+        if usage == "item":
+            return PendingFix(_DROP, "safe", (Replace(node, receiver),)) if torch.is_tensor(node.value) else None
+        if is_grad and usage not in ("assign", "item_assign"):
+            if not self._grads_may_have_graphs():
+                return PendingFix(_DROP, "safe", (Replace(node, receiver),))
+            # After `backward(create_graph=True)` a `.grad` has a graph: dropping `.data` would record.
+            if usage == "read":
+                return PendingFix(_DETACH, "safe", (Replace(node, f"{receiver}.detach()"),))
+            return None
+        if usage == "index_zero":
+            if self._is_scalar(node.value):
+                return PendingFix(
+                    "Use `.item()`", "safe", (Replace(self.context.tree.parent(node), f"{receiver}.item()"),)
+                )
+            if not self._has_tensor_evidence(node.value):
+                return None  # only its name says "loss": `.detach()` might not exist on it
         if usage in ("read", "index_zero"):
             return PendingFix(_DETACH, "unsafe", (Replace(node, f"{receiver}.detach()"),))
         # An update through `.data`.
@@ -215,7 +346,9 @@ class DataAttribute(Rule):
         if self.context.torch.in_no_grad(node):
             if update is not None:
                 return PendingFix(_NO_GRAD, "unsafe", (Replace(statement.body[0], update),))
-            return PendingFix(_DROP, "safe", (Replace(node, receiver),))
+            # Unsafe even under no_grad: autograd now sees the change, so a backward through a graph
+            # that saved the old value raises where `.data` silently gave wrong gradients.
+            return PendingFix(_DROP, "unsafe", (Replace(node, receiver),))
         if statement is not None and (usage != "inplace" or self._is_statement_call(node, statement)):
             if update is None:
                 update = module.code_for_node(statement.body[0].deep_replace(node, node.value))
@@ -227,10 +360,32 @@ class DataAttribute(Rule):
         return None
 
     def _is_scalar(self, receiver: cst.BaseExpression) -> bool:
-        """A loss: the value that ``x.data[0]`` read in PyTorch 0.3 and ``x.item()`` reads now."""
+        """A scalar the file backpropagates from with a plain ``backward()`` (which only a
+        one-element tensor allows): what ``x.data[0]`` read in PyTorch 0.3 and ``x.item()`` reads now.
+        A per-element loss (``reduction="none"``) indexed with ``[0]`` is a row, never a scalar."""
+        name = dotted_name(receiver)
+        if name is None:
+            return False
+        torch = self.context.torch
+        for call in self.context.facts.backward_calls:
+            target = torch.backward_target(call)
+            if target is not None and dotted_name(target) == name and not _has_gradient_argument(call, target):
+                return True
+        return False
+
+    def _has_tensor_evidence(self, receiver: cst.BaseExpression) -> bool:
+        """Evidence beyond the name: made by torch, a parameter, a gradient, a backward's target."""
+        facts = self.context.facts
         name = dotted_name(receiver)
         return name is not None and (
-            "loss" in name.rsplit(".", 1)[-1].lower() or name in self.context.facts.backward_targets
+            name in facts.tensor_names or name in facts.backward_targets or name in facts.torch_made_names
+        )
+
+    def _grads_may_have_graphs(self) -> bool:
+        """Does the file backpropagate with ``create_graph=True`` (higher-order gradients)?"""
+        return any(
+            (flag := keyword(call, "create_graph")) is not None and not is_false(flag.value)
+            for call in self.context.facts.backward_calls
         )
 
     def _lone_statement(self, node: cst.CSTNode) -> cst.SimpleStatementLine | None:
@@ -267,6 +422,20 @@ class DataAttribute(Rule):
         step = levels[0] if levels else module.default_indent
         indent = "".join(reversed(levels))
         return f"with {no_grad}:{module.default_newline}{indent}{step}{code}"
+
+
+def _has_gradient_argument(call: cst.Call, target: cst.BaseExpression) -> bool:
+    """``y.backward(torch.ones_like(y))`` or ``backward(gradient=...)``: ``y`` may have many elements."""
+    if keyword(call, "gradient") is not None or keyword(call, "grad_tensors") is not None:
+        return True
+    positional = [arg for arg in call.args if arg.keyword is None]
+    if positional and positional[0].value is target:
+        positional = positional[1:]  # `torch.autograd.backward(loss, ...)`, `accelerator.backward(loss)`
+    return bool(positional)
+
+
+def is_false(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "False"
 
 
 def _is_index_zero(subscript: cst.Subscript) -> bool:

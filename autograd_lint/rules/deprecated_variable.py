@@ -38,11 +38,14 @@ class DeprecatedVariable(Rule):
     ```
 
     ## Known false positives
-    None known: the name is resolved through the file's imports, so a `Variable` of
-    another library (TensorFlow, MXNet) is not reported.
+    None known: the name is resolved through the file's imports (`from torch.autograd
+    import *` included), so a `Variable` of another library (TensorFlow, MXNet) is not
+    reported. Calls of a file's own wrapper that forwards `*args, **kwargs` to
+    `Variable` are reported too, without a fix (the wrapper may also move the tensor).
 
     ## Fix safety
-    Safe. `Variable(t)` becomes `t` (`t.detach()` when `t` is known to require grad),
+    Safe. `Variable(t)` becomes `t.detach()` (a new tensor cut from the graph, as `Variable` made
+    it), or just `t` when `t` is a tensor built right there (`Variable(torch.zeros(3))`),
     `Variable(t, requires_grad=True)` becomes a new leaf with the same values
     (`torch.rand(5, requires_grad=True)` for a factory call, else
     `t.detach().requires_grad_()`), and the import is removed once nothing uses it.
@@ -82,6 +85,57 @@ class DeprecatedVariable(Rule):
             "import torch\nfrom torch.autograd import Variable\nprint(isinstance(torch.ones(1), Variable))\n",
             lines=(2, 3),
         ),
+        Invalid(
+            "import torch\n"
+            "from torch.autograd import *\n"
+            "x = Variable(torch.ones(2), requires_grad=True)\n"
+            "w = Variable(torch.FloatTensor([1.0]))\n",
+            lines=(3, 4),
+            fixed=(
+                "import torch\n"
+                "from torch.autograd import *\n"
+                "x = torch.ones(2, requires_grad=True)\n"
+                "w = torch.FloatTensor([1.0])\n"
+            ),
+        ),
+        Invalid(
+            "import torch\n"
+            "import torch.autograd as autograd\n"
+            "USE_CUDA = torch.cuda.is_available()\n"
+            "Variable = lambda *args, **kwargs: autograd.Variable(*args, **kwargs).cuda() if USE_CUDA else autograd.Variable(*args, **kwargs)\n"
+            "state = Variable(torch.zeros(4), volatile=True)\n"
+            "q = Variable(torch.ones(4))\n",
+            lines=(4, 4, 5, 6),
+        ),
+        Invalid(
+            "import torch\n"
+            "from torch import autograd\n"
+            "\n"
+            "def Var(*args, **kwargs):\n"
+            "    v = autograd.Variable(*args, **kwargs)\n"
+            "    return v.cuda() if torch.cuda.is_available() else v\n"
+            "\n"
+            "inputs = Var(torch.randn(2, 3), volatile=True)\n",
+            lines=(5, 8),
+        ),
+        Invalid(
+            "import torch\n"
+            "from torch.autograd import Variable\n"
+            "w = torch.ones(2, requires_grad=True)\n"
+            "h = w * 2\n"
+            "frozen = Variable(h)\n",
+            lines=(2, 5),
+            fixed=("import torch\nw = torch.ones(2, requires_grad=True)\nh = w * 2\nfrozen = h.detach()\n"),
+        ),
+        Invalid(
+            "import torch\n"
+            "from torch.autograd import Variable\n"
+            "t = torch.ones(3)\n"
+            "v = Variable(t)\n"
+            "v.requires_grad_()\n",
+            lines=(2, 4),
+            fixed=("import torch\nt = torch.ones(3)\nv = t.detach()\nv.requires_grad_()\n"),
+        ),
     )
 
     def __init__(self, context) -> None:
@@ -109,6 +163,13 @@ class DeprecatedVariable(Rule):
         if node.attr.value == "Variable" and _is_variable(self.context.imports.qualified(node) or ""):
             self.uses.append(node)
 
+    def visit_Call(self, node: cst.Call) -> None:
+        # A file's own wrapper (`Variable = lambda *a, **k: autograd.Variable(*a, **k).cuda()`) is
+        # `Variable` all the same. No fix: the wrapper may do more (move to a device) than the call shows.
+        if _is_variable(self.context.imports.wrapped(node.func) or ""):
+            name = self.context.module.code_for_node(node.func)
+            self.report(node, f"`{name}` wraps the deprecated `torch.autograd.Variable`; use tensors directly")
+
     def _is_use(self, node: cst.Name) -> bool:
         parent = self.context.tree.parent(node)
         if isinstance(parent, cst.Attribute) and parent.attr is node:
@@ -118,6 +179,7 @@ class DeprecatedVariable(Rule):
         return not isinstance(parent, (cst.ImportAlias, cst.AsName))
 
     def finish(self) -> None:
+        call_edits: list = []
         for use in self.uses:
             call = self.context.tree.parent(use)
             fix = None
@@ -125,6 +187,7 @@ class DeprecatedVariable(Rule):
                 fix = self._call_fix(call)
             if fix is not None and call is not None:
                 self.fixable_uses += 1
+                call_edits.extend(fix.edits)
                 self.report(call, fix=fix)
             else:
                 self.report(use)
@@ -133,6 +196,10 @@ class DeprecatedVariable(Rule):
             fix = None
             if all_fixable:
                 fix = _remove_alias_fix(statement, node, alias)
+            if fix is not None and call_edits:
+                # All or nothing: removing the import while a use waits for a later round (its fix
+                # overlapping another rule's) would leave a `Variable` that no longer exists.
+                fix = PendingFix("Use tensors directly and remove the import", "safe", (*fix.edits, *call_edits))
             self.report(alias, fix=fix)
 
     def _call_fix(self, call: cst.Call) -> PendingFix | None:
@@ -162,11 +229,28 @@ class DeprecatedVariable(Rule):
                 replacement = f"{code}.detach().requires_grad_()"
         elif flag is not None and not (isinstance(flag.value, cst.Name) and flag.value.value == "False"):
             return None
-        elif isinstance(data, cst.Name) and data.value in self.context.facts.requires_grad_names:
-            replacement = f"{code}.detach()"
-        else:
+        elif self._is_fresh(data):
             replacement = code
+        else:
+            # `Variable(t)` is a new tensor that does not require grad: the graph is cut there, and
+            # `requires_grad_()` on it leaves `t` alone. `t.detach()` is the same; `t` itself is not.
+            replacement = f"{code}.detach()"
         return PendingFix("Use the tensor itself", "safe", (Replace(call, replacement),))
+
+    def _is_fresh(self, data: cst.BaseExpression) -> bool:
+        """A tensor made right here that requires no grad and that nothing else holds (a factory or
+        legacy constructor call, moved or cast): ``Variable`` of it is the tensor itself."""
+        while isinstance(data, cst.Call) and isinstance(data.func, cst.Attribute) and data.func.attr.value in _MOVES:
+            data = data.func.value
+        if not isinstance(data, cst.Call):
+            return False
+        qualified = self.context.imports.qualified(data.func) or ""
+        made = qualified in TENSOR_FACTORIES or qualified.rpartition(".")[2].endswith("Tensor")
+        return made and keyword(data, "requires_grad") is None
+
+
+# Methods that return a tensor on another device or with another dtype (a copy, or the same tensor).
+_MOVES = frozenset({"type", "to", "cuda", "cpu", "float", "double", "half", "long", "int"})
 
 
 def _is_variable(qualified: str) -> bool:

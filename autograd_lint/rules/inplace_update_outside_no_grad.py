@@ -37,9 +37,11 @@ class InplaceUpdateOutsideNoGrad(Rule):
     ```
 
     ## Known false positives
-    A function that is only ever called under `torch.no_grad()` elsewhere in the same
-    file is understood; one called from another module is not, so decorate it with
-    `@torch.no_grad()`.
+    A function or method whose every same-file call (`f()`, `self.f()`) runs under
+    `torch.no_grad()` is understood; one called from another module, or through another
+    object (d2l's `SGD.step` run as `self.optim.step()` under `no_grad`), is not, so decorate
+    it with `@torch.no_grad()`. Updates of part of a tensor (`W[i] -= lr * W.grad[i]`)
+    and through a gradient alias (`g = w.grad; w -= lr * g`) count as updates.
 
     ## Fix safety
     Unsafe: the update is wrapped in `with torch.no_grad():`, and in a loop that never
@@ -65,6 +67,24 @@ class InplaceUpdateOutsideNoGrad(Rule):
         "import torch\nw.grad.zero_()\nw.grad -= w.grad\n",
         # Updating through .data is AGL004's business.
         "import torch\nw.data -= 0.1 * w.grad\n",
+        "import torch\n"
+        "def sgd(params, lr):\n"
+        "    for p in params:\n"
+        "        p -= lr * p.grad\n"
+        "@torch.no_grad()\n"
+        "def step(model):\n"
+        "    sgd(model.parameters(), 0.1)\n",
+        "import torch\n"
+        "class Trainer:\n"
+        "    def update(self):\n"
+        "        for p in self.params:\n"
+        "            p.sub_(self.lr * p.grad)\n"
+        "    def fit(self):\n"
+        "        for x in self.data:\n"
+        "            self.model(x).sum().backward()\n"
+        "            with torch.no_grad():\n"
+        "                self.update()\n"
+        "            self.model.zero_grad()\n",
     )
     INVALID = (
         Invalid(
@@ -93,19 +113,110 @@ class InplaceUpdateOutsideNoGrad(Rule):
             "import torch\ndef step(params, lr):\n    for p in params:\n        p.sub_(lr * p.grad)\n",
             lines=(4,),
         ),
+        Invalid(
+            "import torch\n"
+            "emb = torch.randn(100, 8, requires_grad=True)\n"
+            "for ids in batches:\n"
+            "    loss = emb[ids].sum()\n"
+            "    loss.backward()\n"
+            "    emb[ids] -= 0.1 * emb.grad[ids]\n"
+            "    emb.grad.zero_()\n",
+            lines=(6,),
+            fixed=(
+                "import torch\n"
+                "emb = torch.randn(100, 8, requires_grad=True)\n"
+                "for ids in batches:\n"
+                "    loss = emb[ids].sum()\n"
+                "    loss.backward()\n"
+                "    with torch.no_grad():\n"
+                "        emb[ids] -= 0.1 * emb.grad[ids]\n"
+                "    emb.grad.zero_()\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "params = [torch.randn(3, requires_grad=True) for _ in range(2)]\n"
+            "for step in range(10):\n"
+            "    loss = sum((p ** 2).sum() for p in params)\n"
+            "    loss.backward()\n"
+            "    for i in range(len(params)):\n"
+            "        params[i] -= 0.1 * params[i].grad\n",
+            lines=(7,),
+            fixed=(
+                "import torch\n"
+                "params = [torch.randn(3, requires_grad=True) for _ in range(2)]\n"
+                "for step in range(10):\n"
+                "    loss = sum((p ** 2).sum() for p in params)\n"
+                "    loss.backward()\n"
+                "    for i in range(len(params)):\n"
+                "        with torch.no_grad():\n"
+                "            params[i] -= 0.1 * params[i].grad\n"
+                "        params[i].grad = None\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "w = torch.randn(3, requires_grad=True)\n"
+            "for step in range(10):\n"
+            "    loss = (w ** 2).sum()\n"
+            "    loss.backward()\n"
+            "    g = w.grad\n"
+            "    w.sub_(0.1 * g)\n"
+            "    w.grad = None\n",
+            lines=(7,),
+            fixed=(
+                "import torch\n"
+                "w = torch.randn(3, requires_grad=True)\n"
+                "for step in range(10):\n"
+                "    loss = (w ** 2).sum()\n"
+                "    loss.backward()\n"
+                "    g = w.grad\n"
+                "    with torch.no_grad():\n"
+                "        w.sub_(0.1 * g)\n"
+                "    w.grad = None\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "def sgd(params, lr):\n"
+            "    for p in params:\n"
+            "        p -= lr * p.grad\n"
+            "with torch.no_grad():\n"
+            "    sgd(model.parameters(), 0.1)\n"
+            "sgd(model.parameters(), 0.1)\n",
+            lines=(4,),
+            fixed=(
+                "import torch\n"
+                "def sgd(params, lr):\n"
+                "    for p in params:\n"
+                "        with torch.no_grad():\n"
+                "            p -= lr * p.grad\n"
+                "        p.grad = None\n"
+                "with torch.no_grad():\n"
+                "    sgd(model.parameters(), 0.1)\n"
+                "sgd(model.parameters(), 0.1)\n"
+            ),
+            unsafe=True,
+        ),
     )
 
     def __init__(self, context) -> None:
         super().__init__(context)
         self.candidates: list[cst.AugAssign | cst.Call] = []
+        # The tensor whose gradient each candidate reads: `W` for `W[i] -= lr * W.grad[i]`, `params[i]` for
+        # `params[i] -= lr * params[i].grad`.
+        self.owners: dict[cst.CSTNode, cst.BaseExpression] = {}
 
     def finish(self) -> None:
         context = self.context
         for node in self.candidates:
             if context.torch.in_no_grad(node):
                 continue
-            target = context.torch.update_target(node)
-            name = dotted_name(target) if target is not None else None
+            target = self.owners.get(node) if context.torch.update_target(node) is not None else None
+            name = context.module.code_for_node(target) if target is not None else None
             if name is None or _through_data_or_grad(node):
                 continue
             statement = context.tree.statement_of(node)
@@ -122,24 +233,48 @@ class InplaceUpdateOutsideNoGrad(Rule):
             self.report(node, self.message.format(name=name), fix)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        if _own_grad(node.target, node.value):
+        owner = self._own_grad(node.target, node.value)
+        if owner is not None:
             self.candidates.append(node)
+            self.owners[node] = owner
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
         if isinstance(func, cst.Attribute) and func.attr.value.endswith("_") and not func.attr.value.startswith("_"):
-            if any(_own_grad(func.value, arg.value) for arg in node.args):
-                self.candidates.append(node)
+            for arg in node.args:
+                owner = self._own_grad(func.value, arg.value)
+                if owner is not None:
+                    self.candidates.append(node)
+                    self.owners[node] = owner
+                    return
+
+    def _own_grad(self, target: cst.BaseExpression, value: cst.BaseExpression) -> cst.BaseExpression | None:
+        """Does ``value`` read the target's own gradient: ``w.grad``, ``W.grad[i]`` for ``W[i]``,
+        ``params[i].grad`` for ``params[i]``, or ``g`` after ``g = w.grad``?"""
+        base = _base(target)
+        name = dotted_name(base)
+        if name is None:
+            return None
+        code = self.context.module.code_for_node
+        whole = code(target) if isinstance(target, cst.Subscript) else None
+        owners = self.context.facts.grad_owners
+        for n in walk(value):
+            if isinstance(n, cst.Attribute) and n.attr.value == "grad":
+                receiver = n.value
+                if dotted_name(receiver) == name:
+                    return base
+                if whole is not None and isinstance(receiver, cst.Subscript) and code(receiver) == whole:
+                    return target
+            elif isinstance(n, cst.Name) and owners.get(n.value) == name:
+                return base
+        return None
 
 
-def _own_grad(target: cst.BaseExpression, value: cst.BaseExpression) -> bool:
-    """Does ``value`` read ``target.grad``?"""
-    name = dotted_name(target)
-    if name is None:
-        return False
-    return any(
-        isinstance(n, cst.Attribute) and n.attr.value == "grad" and dotted_name(n.value) == name for n in walk(value)
-    )
+def _base(target: cst.BaseExpression) -> cst.BaseExpression:
+    """``W`` for ``W[idx]`` (an update of part of a tensor), else the target itself."""
+    while isinstance(target, cst.Subscript):
+        target = target.value
+    return target
 
 
 def _through_data_or_grad(node: cst.AugAssign | cst.Call) -> bool:

@@ -5,7 +5,7 @@ from typing import ClassVar
 import libcst as cst
 
 from ..rule import Invalid, Rule
-from ..syntax import method_call, walk
+from ..syntax import method_call, names_in, walk
 from ._repair import no_grad_update
 
 _INPLACE = {cst.Subtract: "-=", cst.Add: "+="}
@@ -42,6 +42,8 @@ class LeafRebound(Rule):
         w.grad = None
     ```
 
+    Tuple rebinding (`x, y = x - lr * x.grad, y - lr * y.grad`) is reported for each name.
+
     ## Known false positives
     Rebinding and then calling `w.requires_grad_()` anywhere in the loop (a fresh leaf
     each iteration) is correct and not reported.
@@ -49,7 +51,8 @@ class LeafRebound(Rule):
     ## Fix safety
     Unsafe: the update becomes in place under `torch.no_grad()`, and the gradient is
     cleared at the top of the loop body (before its backward) when the loop does not
-    clear it already.
+    clear it already. A tuple rebinding becomes one in-place update per name, offered
+    only when no value reads another target.
     """
 
     code: ClassVar[str] = "AGL010"
@@ -120,21 +123,94 @@ class LeafRebound(Rule):
             ),
             unsafe=True,
         ),
+        Invalid(
+            "import torch\n"
+            "x = torch.randn(3, requires_grad=True)\n"
+            "y = torch.randn(3, requires_grad=True)\n"
+            "for _ in range(100):\n"
+            "    loss = (x * y - 1).pow(2).sum()\n"
+            "    loss.backward()\n"
+            "    x, y = x - lr * x.grad, y - lr * y.grad\n",
+            lines=(7, 7),
+            fixed=(
+                "import torch\n"
+                "x = torch.randn(3, requires_grad=True)\n"
+                "y = torch.randn(3, requires_grad=True)\n"
+                "for _ in range(100):\n"
+                "    x.grad = None\n"
+                "    y.grad = None\n"
+                "    loss = (x * y - 1).pow(2).sum()\n"
+                "    loss.backward()\n"
+                "    with torch.no_grad():\n"
+                "        x -= lr * x.grad\n"
+                "        y -= lr * y.grad\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "def fit(w, b, data):\n"
+            "    for x, t in data:\n"
+            "        ((w * x + b - t) ** 2).mean().backward()\n"
+            "        with torch.no_grad():\n"
+            "            [w, b] = [w - 0.01 * w.grad, b - 0.01 * b.grad]\n",
+            lines=(6, 6),
+            fixed=(
+                "import torch\n"
+                "def fit(w, b, data):\n"
+                "    for x, t in data:\n"
+                "        w.grad = None\n"
+                "        b.grad = None\n"
+                "        ((w * x + b - t) ** 2).mean().backward()\n"
+                "        with torch.no_grad():\n"
+                "            w -= 0.01 * w.grad\n"
+                "            b -= 0.01 * b.grad\n"
+            ),
+            unsafe=True,
+        ),
     )
 
     def visit_Assign(self, node: cst.Assign) -> None:
         context = self.context
-        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+        if len(node.targets) != 1 or context.tree.enclosing_loop(node) is None:
             return
-        name = node.targets[0].target.value
-        if not _reads_own_grad(node.value, name) or method_call(node.value, "requires_grad_") is not None:
-            return
-        if context.tree.enclosing_loop(node) is None or _made_leaf_again(context, node, name):
+        pairs = _rebound_pairs(node.targets[0].target, node.value)
+        rebound = [
+            (target, value)
+            for target, value in pairs
+            if _reads_own_grad(value, target.value)
+            and method_call(value, "requires_grad_") is None
+            and not _made_leaf_again(context, node, target.value)
+        ]
+        if not rebound:
             return
         statement = context.tree.statement_of(node)
-        update = _in_place(context, node.value, name)
-        fix = no_grad_update(context, statement, update, node.targets[0].target, "Update in place under no_grad")
-        self.report(node, self.message.format(name=name), fix)
+        fix = None
+        targets = {target.value for target, _ in pairs}
+        # `x, y = x - lr * x.grad, y - lr * y.grad` reads every name before binding any: in place, one
+        # after the other, is the same only when no value reads another target.
+        if len(rebound) == len(pairs) and all(
+            not (names_in(value) & (targets - {target.value})) for target, value in pairs
+        ):
+            updates = [_in_place(context, value, target.value) for target, value in rebound]
+            fix = no_grad_update(context, statement, updates, [t for t, _ in rebound], "Update in place under no_grad")
+        for target, _ in rebound:
+            self.report(node if len(pairs) == 1 else target, self.message.format(name=target.value), fix)
+            fix = None  # one fix rewrites the whole statement
+
+
+def _rebound_pairs(target: cst.BaseExpression, value: cst.BaseExpression) -> list[tuple[cst.Name, cst.BaseExpression]]:
+    """``(name, value)`` for ``w = v`` and for each element of ``w, b = v1, v2`` (or ``[w, b] = [v1, v2]``)."""
+    if isinstance(target, cst.Name):
+        return [(target, value)]
+    if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
+        if len(target.elements) == len(value.elements) and not any(
+            isinstance(e, cst.StarredElement) for e in (*target.elements, *value.elements)
+        ):
+            pairs = [(t.value, v.value) for t, v in zip(target.elements, value.elements, strict=True)]
+            if all(isinstance(t, cst.Name) for t, _ in pairs):
+                return pairs  # type: ignore[return-value]
+    return []
 
 
 def _reads_own_grad(value: cst.BaseExpression, name: str) -> bool:

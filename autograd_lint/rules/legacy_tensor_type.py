@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import libcst as cst
 
 from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
+from ..syntax import walk
 
 # Legacy type name prefix -> the dtype it stands for.
 _DTYPES = {
@@ -25,6 +27,10 @@ _LEGACY_TYPES = {
     for prefix, dtype in _DTYPES.items()
     for module in ("torch", "torch.cuda")
 }
+_ALIAS_CALL_MESSAGE = (
+    "`{alias}` is the legacy tensor type `{name}`; use `torch.tensor(..., dtype=torch.{dtype})` "
+    "or `torch.empty(..., dtype=torch.{dtype})`"
+)
 _REFERENCE_MESSAGE = (
     "`{name}` is a legacy tensor type; name the dtype `torch.{dtype}` (and a `device=`) instead, "
     "e.g. `x.to(torch.{dtype})` or `x.dtype == torch.{dtype}`"
@@ -65,9 +71,9 @@ class LegacyTensorType(Rule):
     ```
 
     ## Known false positives
-    None known: names are resolved through the file's imports; type annotations
-    (`-> torch.FloatTensor`) and strings such as `x.type() == "torch.FloatTensor"`
-    are not reported. `isinstance(x,
+    None known: names are resolved through the file's imports (star imports of torch
+    modules included); type annotations (`-> torch.FloatTensor`), `typing.cast(torch.FloatTensor, x)`
+    and strings such as `x.type() == "torch.FloatTensor"` are not reported. `isinstance(x,
     torch.FloatTensor)` is reported although it still works; `x.dtype ==
     torch.float32` says the same thing without the legacy type.
 
@@ -77,7 +83,14 @@ class LegacyTensorType(Rule):
     become `torch.empty(<sizes>, dtype=...)`; no argument becomes
     `torch.empty(0, dtype=...)`; `device="cuda"` is added for `torch.cuda.*`. A single
     name argument is ambiguous (data or size?) and gets no fix, nor does a file that
-    does not bind `torch` itself to a name.
+    does not bind `torch` itself to a name. A call through a module-level alias
+    (`Tensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor`) gets the same
+    fix, with `device="cuda" if cuda else "cpu"` when the branches differ in device only.
+
+    Unsafe: a CUDA alias used only to move tensors (`dtype = torch.cuda.FloatTensor`,
+    `x.type(dtype)`) becomes `device = torch.device("cuda" if torch.cuda.is_available()
+    else "cpu")` and `x.to(device, torch.float32)`: the script then runs without a GPU
+    too, on the CPU, where it used to fail.
     """
 
     code: ClassVar[str] = "AGL008"
@@ -86,7 +99,7 @@ class LegacyTensorType(Rule):
         "`{name}` is a legacy tensor type; use `torch.tensor(..., dtype=torch.{dtype})` "
         "or `torch.empty(..., dtype=torch.{dtype})`"
     )
-    fix_safety = frozenset({"safe"})
+    fix_safety = frozenset({"safe", "unsafe"})
     triggers = tuple(f"{prefix}Tensor" for prefix in _DTYPES)
 
     VALID = (
@@ -101,6 +114,11 @@ class LegacyTensorType(Rule):
         "def forward(ids: Optional[torch.LongTensor] = None) -> tuple[torch.FloatTensor]:\n"
         "    logits: torch.FloatTensor = model(ids)\n    return (logits,)\n",
         "import torch\nimport numpy as np\nclass Batch:\n    LongTensor = int\nb = Batch.LongTensor(3)\n",
+        "import typing\n"
+        "from typing import cast\n"
+        "import torch\n"
+        "a = cast(torch.FloatTensor, model(x))\n"
+        "b = typing.cast(torch.cuda.LongTensor, ids)\n",
     )
     INVALID = (
         Invalid(
@@ -129,11 +147,88 @@ class LegacyTensorType(Rule):
             "x = FloatTensor([1.0])\ny = LT(3)\n",
             lines=(3, 4),
         ),
+        Invalid(
+            "import torch\n"
+            "from torch import *\n"
+            "t = FloatTensor([1.0, 2.0])\n"
+            "with no_grad():\n"
+            "    u = DoubleTensor(3)\n",
+            lines=(3, 5),
+            fixed=(
+                "import torch\n"
+                "from torch import *\n"
+                "t = torch.tensor([1.0, 2.0], dtype=torch.float32)\n"
+                "with no_grad():\n"
+                "    u = torch.empty(3, dtype=torch.float64)\n"
+            ),
+        ),
+        Invalid(
+            "import torch\n"
+            "use_cuda = torch.cuda.is_available()\n"
+            "Tensor = torch.cuda.FloatTensor if use_cuda else torch.FloatTensor\n"
+            "noise = Tensor(64, 100)\n"
+            "weights = Tensor([0.5, 0.5])\n",
+            lines=(3, 3, 4, 5),
+            # The calls get the constructor with the run-time device; the alias itself stays.
+        ),
+        Invalid(
+            "import torch\nLongTensor = torch.cuda.LongTensor\ndef labels(n):\n    return LongTensor(n).fill_(1)\n",
+            lines=(2, 4),
+        ),
+        Invalid(
+            "import torch as T\n"
+            "Tensor = T.cuda.DoubleTensor\n"
+            "\n"
+            "def prepare(batch):\n"
+            "    return batch.type(Tensor), batch.sum().type(Tensor)\n",
+            lines=(2,),
+            fixed=(
+                "import torch as T\n"
+                'device = T.device("cuda" if T.cuda.is_available() else "cpu")\n'
+                "\n"
+                "def prepare(batch):\n"
+                "    return batch.to(device, T.float64), batch.sum().to(device, T.float64)\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "dtype = torch.cuda.FloatTensor # Uncomment this to run on GPU\n"
+            "x = torch.rand(5).type(dtype).requires_grad_()\n"
+            "target = torch.arange(1.0, 6.0).type(dtype)\n",
+            lines=(2,),
+            fixed=(
+                "import torch\n"
+                'device = torch.device("cuda" if torch.cuda.is_available() else "cpu") # Uncomment this to run on GPU\n'
+                "x = torch.rand(5).to(device, torch.float32).requires_grad_()\n"
+                "target = torch.arange(1.0, 6.0).to(device, torch.float32)\n"
+            ),
+            unsafe=True,
+        ),
     )
+
+    def __init__(self, context) -> None:
+        super().__init__(context)
+        self.aliases: dict[str, _Alias] = {}
+        self.name_calls: list[cst.Call] = []  # `Tensor(...)`: maybe an alias's constructor call
+        self.type_calls: list[cst.Call] = []  # `x.type(dtype)`: maybe a move through an alias
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value.endswith("Tensor"):
             self._check(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Name):
+            self.name_calls.append(node)
+        elif (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "type"
+            and len(node.args) == 1
+            and isinstance(node.args[0].value, cst.Name)
+            and node.args[0].keyword is None
+        ):
+            self.type_calls.append(node)
 
     def visit_Name(self, node: cst.Name) -> None:
         if node.value not in self.context.imports.names:
@@ -152,15 +247,102 @@ class LegacyTensorType(Rule):
             return
         if any(isinstance(ancestor, cst.Annotation) for ancestor in self.context.tree.ancestors(node)):
             return  # `-> torch.FloatTensor` documents a type and builds nothing (transformers does it everywhere)
+        if self._is_cast_type(node):
+            return  # `typing.cast(torch.FloatTensor, x)` is a type use as much as an annotation
         dtype, on_cuda = legacy
         call = self.context.tree.parent(node)
         if isinstance(call, cst.Call) and call.func is node:
             message = self.message.format(name=qualified, dtype=dtype)
             self.report(call, message, self._constructor_fix(call, dtype, on_cuda))
-        else:
+        elif not self._record_alias(node, dtype, on_cuda):
             self.report(node, _REFERENCE_MESSAGE.format(name=qualified, dtype=dtype))
 
-    def _constructor_fix(self, call: cst.Call, dtype: str, on_cuda: bool) -> PendingFix | None:
+    def _is_cast_type(self, node: cst.BaseExpression) -> bool:
+        arg = self.context.tree.parent(node)
+        call = self.context.tree.parent(arg) if isinstance(arg, cst.Arg) else None
+        return (
+            isinstance(call, cst.Call)
+            and call.args[0] is arg
+            and self.context.imports.other_qualified(call.func) == "typing.cast"
+        )
+
+    # --- aliases: `Tensor = torch.cuda.FloatTensor if cuda else torch.FloatTensor` ---
+
+    def _record_alias(self, node: cst.BaseExpression, dtype: str, on_cuda: bool) -> bool:
+        """Note a module-level ``NAME = <legacy type>`` (or either branch of ``... if c else ...``);
+        its report waits for ``finish``, which knows the alias's uses."""
+        tree = self.context.tree
+        parent = tree.parent(node)
+        test = None
+        node_parent: cst.BaseExpression
+        if isinstance(parent, cst.IfExp) and node in (parent.body, parent.orelse):
+            test = parent.test if node is parent.body else None
+            node_parent = parent
+            parent = tree.parent(parent)
+        else:
+            node_parent = node
+        if not (isinstance(parent, cst.Assign) and parent.value is node_parent and len(parent.targets) == 1):
+            return False
+        target = parent.targets[0].target
+        line = tree.parent(parent)
+        if not isinstance(target, cst.Name) or not isinstance(line, cst.SimpleStatementLine):
+            return False
+        if not isinstance(tree.parent(line), cst.Module):
+            return False
+        alias = self.aliases.setdefault(target.value, _Alias())
+        alias.references.append((node, dtype, on_cuda))
+        alias.assignments.add(parent)
+        if test is not None:
+            alias.test = test
+        return True
+
+    def finish(self) -> None:
+        aliases = self.aliases
+        if not aliases:
+            return
+        for call in self.name_calls:
+            alias = aliases.get(call.func.value)  # type: ignore[attr-defined]
+            if alias is not None:
+                dtype, on_cuda = alias.references[0][1:]
+                name = ("torch.cuda." if on_cuda else "torch.") + _legacy_name(dtype)
+                message = _ALIAS_CALL_MESSAGE.format(alias=call.func.value, name=name, dtype=dtype)  # type: ignore[attr-defined]
+                sound, device = alias.device(self.context.module)
+                fix = self._constructor_fix(call, dtype, device) if sound else None
+                self.report(call, message, fix)
+        for name, alias in aliases.items():
+            fix = self._device_fix(name, alias)
+            for node, dtype, _ in alias.references:
+                qualified = self.context.imports.qualified(node)
+                self.report(node, _REFERENCE_MESSAGE.format(name=qualified, dtype=dtype), fix)
+                fix = None
+
+    def _device_fix(self, name: str, alias: _Alias) -> PendingFix | None:
+        """``dtype = torch.cuda.FloatTensor`` used only as ``x.type(dtype)``: a device chosen at run time,
+        and ``x.to(device, torch.float32)``, so the script runs with or without a GPU."""
+        torch = self.context.imports.local_name("torch")
+        dtypes = {dtype for _, dtype, _ in alias.references}
+        if torch is None or len(alias.assignments) != 1 or len(dtypes) != 1:
+            return None
+        if not all(on_cuda for _, _, on_cuda in alias.references):
+            return None
+        moves = [call for call in self.type_calls if call.args[0].value.value == name]  # type: ignore[attr-defined]
+        module = self.context.module
+        names = [node.value for node in walk(module, into_functions=True) if isinstance(node, cst.Name)]
+        if not moves or names.count(name) != len(moves) + 1 or "device" in names:
+            return None  # used some other way too (or `device` is taken): the alias must stay
+        (dtype,) = dtypes
+        (assignment,) = alias.assignments
+        device = f'device = {torch}.device("cuda" if {torch}.cuda.is_available() else "cpu")'
+        edits = [Replace(assignment, device)]
+        for call in moves:
+            receiver = module.code_for_node(call.func.value)  # type: ignore[attr-defined]
+            edits.append(Replace(call, f"{receiver}.to(device, {torch}.{dtype})"))
+        description = f"Choose the device at run time and move with `.to(device, {torch}.{dtype})`"
+        return PendingFix(description, "unsafe", tuple(edits))
+
+    def _constructor_fix(self, call: cst.Call, dtype: str, device: bool | str | None) -> PendingFix | None:
+        """``device``: ``True`` for CUDA, ``False``/``None`` for the default, or the code of a
+        ``device=`` value."""
         torch = self.context.imports.local_name("torch")
         if torch is None or any(arg.keyword is not None or arg.star for arg in call.args):
             return None
@@ -175,6 +357,38 @@ class LegacyTensorType(Rule):
             factory = "empty"
         else:
             return None
-        keywords = [f"dtype={torch}.{dtype}"] + (['device="cuda"'] if on_cuda else [])
+        keywords = [f"dtype={torch}.{dtype}"]
+        if device is True:
+            keywords.append('device="cuda"')
+        elif isinstance(device, str):
+            keywords.append(f"device={device}")
         code = f"{torch}.{factory}({', '.join(arguments + keywords)})"
         return PendingFix(f"Use `{torch}.{factory}` with a dtype", "safe", (Replace(call, code),))
+
+
+@dataclass
+class _Alias:
+    """A module-level name bound to legacy tensor types: its references and assignments."""
+
+    references: list[tuple[cst.BaseExpression, str, bool]] = field(default_factory=list)
+    assignments: set[cst.Assign] = field(default_factory=set)
+    test: cst.BaseExpression | None = None  # the condition picking the CUDA branch
+
+    def device(self, module: cst.Module) -> tuple[bool, bool | str | None]:
+        """Whether a constructor call through the alias has a sound fix, and the ``device=`` it
+        needs: ``True`` (CUDA), ``None`` (the default) or the code of a run-time choice."""
+        if len({dtype for _, dtype, _ in self.references}) != 1 or len(self.assignments) != 1:
+            return False, None
+        devices = {on_cuda for _, _, on_cuda in self.references}
+        if len(devices) == 1:
+            return True, (True if devices == {True} else None)
+        test = self.test
+        if len(self.references) == 2 and isinstance(test, (cst.Name, cst.Attribute)):
+            cuda_first = self.references[0][2]
+            condition = module.code_for_node(test)
+            return True, (f'"cuda" if {condition} else "cpu"' if cuda_first else f'"cpu" if {condition} else "cuda"')
+        return False, None
+
+
+def _legacy_name(dtype: str) -> str:
+    return next(f"{prefix}Tensor" for prefix, value in _DTYPES.items() if value == dtype)

@@ -100,15 +100,62 @@ class LossKeptWithGraph(Rule):
             "    scaler.scale(loss).backward()\n    running = running + loss * x.size(0)\n",
             lines=(6,),
         ),
+        Invalid(
+            "import torch\n"
+            "running = 0.0\n"
+            "for i, (x, y) in enumerate(loader):\n"
+            "    loss = crit(model(x), y)\n"
+            "    (loss / accum_steps).backward()\n"
+            "    if (i + 1) % accum_steps == 0:\n"
+            "        optimizer.step()\n"
+            "        optimizer.zero_grad()\n"
+            "    running += loss\n",
+            lines=(9,),
+            fixed=(
+                "import torch\n"
+                "running = 0.0\n"
+                "for i, (x, y) in enumerate(loader):\n"
+                "    loss = crit(model(x), y)\n"
+                "    (loss / accum_steps).backward()\n"
+                "    if (i + 1) % accum_steps == 0:\n"
+                "        optimizer.step()\n"
+                "        optimizer.zero_grad()\n"
+                "    running += loss.item()\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "history = []\n"
+            "for x, y, w in loader:\n"
+            "    optimizer.zero_grad()\n"
+            "    loss = crit(model(x), y)\n"
+            "    (loss * w).backward()\n"
+            "    optimizer.step()\n"
+            "    history.append(loss)\n",
+            lines=(8,),
+            fixed=(
+                "import torch\n"
+                "history = []\n"
+                "for x, y, w in loader:\n"
+                "    optimizer.zero_grad()\n"
+                "    loss = crit(model(x), y)\n"
+                "    (loss * w).backward()\n"
+                "    optimizer.step()\n"
+                "    history.append(loss.detach())\n"
+            ),
+            unsafe=True,
+        ),
     )
 
     def finish(self) -> None:
         context = self.context
         for loop in context.facts.loops:
             targets = {
-                e.target.value
+                loss.value
                 for e in context.events.of_loop(loop)
-                if e.kind == "backward" and e.via is None and isinstance(e.target, cst.Name)
+                if e.kind == "backward" and e.via is None and e.target is not None
+                for loss in context.torch.backward_losses(e.target)
             }
             if not targets:
                 continue

@@ -6,11 +6,11 @@ import libcst as cst
 
 from ..context import FileContext
 from ..events import Event, EventKind
-from ..fixes import InsertStatement, PendingFix
+from ..fixes import InsertStatement, PendingFix, Replace
 from ..rule import Invalid, Rule
-from ..syntax import dotted_name
+from ..syntax import dotted_name, walk
 from ..tree import Loop
-from ._repair import clear_before_backward, reads_grad_after
+from ._repair import clear_before_backward, depends_on_loop, reads_grad_after
 
 
 class MissingZeroGrad(Rule):
@@ -47,7 +47,11 @@ class MissingZeroGrad(Rule):
 
     ## Known false positives
     Gradients cleared by code in another module (a callback, a framework hook) are
-    invisible here; add `# noqa: AGL002` on the backward line. Clearing under a
+    invisible here; add `# noqa: AGL002` on the backward line. A method of a class of
+    this file that clears them counts wherever it is called from the loop
+    (`cb.on_batch_begin(self)`, `self.hooks.before_step()`), and so does
+    `optimizer.zero_grad` handed over uncalled (`register_hook(optimizer.zero_grad)`); named
+    alone as a statement it does nothing and does not count. Clearing under a
     condition (gradient accumulation) counts as clearing, and a closure passed to
     `step(closure)` is a complete step of its own.
 
@@ -57,7 +61,8 @@ class MissingZeroGrad(Rule):
     the step is conditional, and `p.grad = None` at the top of the loop body after a
     manual update. When the iteration reads a gradient before its backward, the clear
     goes just before the backward instead; when a read after a conditional step would
-    meet the cleared gradient, no fix is offered: a fix never makes a script raise.
+    meet the cleared gradient, no fix is offered: a fix never makes a script raise. A bare `optimizer.zero_grad`
+    statement is called instead.
     """
 
     code: ClassVar[str] = "AGL002"
@@ -94,6 +99,35 @@ class MissingZeroGrad(Rule):
         "    for p in params:\n        p.data += -0.1 * p.grad\n",
         # A scheduler step is not an update.
         "import torch\nfor epoch in range(3):\n    loss = model(x).sum()\n    loss.backward()\n    scheduler.step()\n",
+        "import torch\n"
+        "class Clearer:\n"
+        "    def on_batch_begin(self, trainer):\n"
+        "        trainer.optimizer.zero_grad()\n"
+        "class Trainer:\n"
+        "    def fit(self, loader):\n"
+        "        for x in loader:\n"
+        "            for cb in self.callbacks:\n"
+        "                cb.on_batch_begin(self)\n"
+        "            loss = self.model(x).mean()\n"
+        "            loss.backward()\n"
+        "            self.optimizer.step()\n",
+        "import torch\n"
+        "class Hooks:\n"
+        "    def before_step(self):\n"
+        "        for p in self.model.parameters():\n"
+        "            p.grad = None\n"
+        "class Loop:\n"
+        "    def run(self, data):\n"
+        "        for x in data:\n"
+        "            self.model(x).sum().backward()\n"
+        "            self.optimizer.step()\n"
+        "            self.hooks.before_step()\n",
+        "import torch\n"
+        "trainer.register_hook(optimizer.zero_grad)\n"
+        "for x, y in loader:\n"
+        "    loss = crit(model(x), y)\n"
+        "    loss.backward()\n"
+        "    optimizer.step(callback=optimizer.zero_grad)\n",
     )
     INVALID = (
         Invalid(
@@ -137,6 +171,42 @@ class MissingZeroGrad(Rule):
             "            optimizer.zero_grad()\n",
             unsafe=True,
         ),
+        Invalid(
+            "import torch\n"
+            "for x, y in loader:\n"
+            "    optimizer.zero_grad\n"
+            "    loss = crit(model(x), y)\n"
+            "    loss.backward()\n"
+            "    optimizer.step()\n",
+            lines=(5,),
+            fixed=(
+                "import torch\n"
+                "for x, y in loader:\n"
+                "    optimizer.zero_grad()\n"
+                "    loss = crit(model(x), y)\n"
+                "    loss.backward()\n"
+                "    optimizer.step()\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "def train(model, opt, loader):\n"
+            "    for batch in loader:\n"
+            "        model.zero_grad\n"
+            "        model(batch).mean().backward()\n"
+            "        opt.step()\n",
+            lines=(5,),
+            fixed=(
+                "import torch\n"
+                "def train(model, opt, loader):\n"
+                "    for batch in loader:\n"
+                "        model.zero_grad()\n"
+                "        model(batch).mean().backward()\n"
+                "        opt.step()\n"
+            ),
+            unsafe=True,
+        ),
     )
 
     def finish(self) -> None:
@@ -152,6 +222,18 @@ class MissingZeroGrad(Rule):
                 continue
             suggestion, fix = _clearing(context, loop, updates[0])
             self.report(backward.via or backward.node, self.message.format(suggestion=suggestion), fix)
+
+
+def _bare_zero_grad(loop: Loop) -> cst.Attribute | None:
+    """``optimizer.zero_grad`` as a statement of the loop's own body, named but never called."""
+    for node in walk(loop.body):
+        if (
+            isinstance(node, cst.Expr)
+            and isinstance(node.value, cst.Attribute)
+            and node.value.attr.value == "zero_grad"
+        ):
+            return node.value
+    return None
 
 
 def _rebinds(node: cst.CSTNode) -> bool:
@@ -173,6 +255,11 @@ def _clearing(context: FileContext, loop: Loop, update: Event) -> tuple[str, Pen
         suggestion = f"{target}.grad = None"
     if update.via is not None or not isinstance(loop.body, cst.IndentedBlock):
         return suggestion, None
+    bare = _bare_zero_grad(loop)
+    if bare is not None:
+        # `optimizer.zero_grad` named without a call: call it where it stands.
+        code = context.module.code_for_node(bare) + "()"
+        return code, PendingFix(f"Call `{code}`", "unsafe", (Replace(bare, code),))
     statement = context.tree.statement_of(update.node)
     if update.kind is EventKind.STEP and context.tree.parent(statement) is not loop.body:
         # A conditional step (accumulation): clear right after it, unless a later read of a
@@ -180,6 +267,11 @@ def _clearing(context: FileContext, loop: Loop, update: Event) -> tuple[str, Pen
         if reads_grad_after(context, loop, statement):
             return suggestion, None
         edit: InsertStatement | None = InsertStatement(statement, (suggestion,), after=True)
+    elif update.target is not None and depends_on_loop(context, loop, [update.target]):
+        # `p` of an inner `for p in params`: cleared right after its own update.
+        if reads_grad_after(context, loop, statement):
+            return suggestion, None
+        edit = InsertStatement(statement, (suggestion,), after=True)
     else:
         edit = clear_before_backward(context, loop, suggestion)
     if edit is None:

@@ -60,9 +60,11 @@ class NonLeafParameter(Rule):
     ```
 
     ## Known false positives
-    A cast that happens to change nothing (`.to("cpu")` of a tensor already on the
-    CPU, `.float()` of a float tensor) returns the leaf itself, so that exact run is
-    fine, but the same line breaks as soon as the device or dtype differs. A tensor
+    A cast that changes nothing returns the leaf itself and is not reported when the
+    expression shows it: `.float()` of a tensor made float32, `.to(device)` of one made
+    with `device=device` or already moved there, `.cpu()` of a factory's tensor (unless
+    the file changes torch's default dtype or device). A cast the expression cannot see
+    through (`.to(device)` of an unknown tensor) is reported. A tensor
     whose `.grad` is never read (only an input to `torch.autograd.grad` or
     `gradcheck`) does not need to be a leaf; such names are not reported when the
     same scope passes them to `torch.autograd.grad` or `gradcheck`.
@@ -95,6 +97,16 @@ class NonLeafParameter(Rule):
         "    x = Variable(0.5 * real + 0.5 * fake, requires_grad=True)\n    x = x.cuda()\n"
         "    y = torch.rand(3, requires_grad=True).cuda()\n"
         "    return grad(netD(x).sum() + y.sum(), [x, y], create_graph=True)[0]\n",
+        "import torch\n"
+        "import torch.nn as nn\n"
+        "class M(nn.Module):\n"
+        "    def __init__(self, d, device):\n"
+        "        super().__init__()\n"
+        "        self.scale = nn.Parameter(torch.ones(d)).float()\n"
+        "        self.bias = nn.Parameter(torch.zeros(d, device=device)).to(device)\n"
+        "        self.w = nn.Parameter(torch.zeros(d).to(device)).to(device)\n"
+        "w = torch.randn(3, requires_grad=True).cpu()\n"
+        "v = torch.randn(3, dtype=torch.float64, requires_grad=True).double()\n",
     )
     INVALID = (
         Invalid(
@@ -129,6 +141,26 @@ class NonLeafParameter(Rule):
             "    opt = torch.optim.SGD([w], lr=0.1)\n    if device == 'cuda':\n        w = w.cuda()\n"
             "    b, c = torch.zeros(1, requires_grad=True), torch.ones(1)\n    b, c = b.to(device), c.to(device)\n",
             lines=(7, 9),
+        ),
+        Invalid(
+            "import torch\n"
+            "import torch.nn as nn\n"
+            "class M(nn.Module):\n"
+            "    def __init__(self, d):\n"
+            "        super().__init__()\n"
+            "        self.gain = nn.Parameter(torch.ones(d)).cuda()\n"
+            "        self.shift = nn.Parameter(torch.ones(d).double()).float()\n",
+            lines=(6, 7),
+            fixed=(
+                "import torch\n"
+                "import torch.nn as nn\n"
+                "class M(nn.Module):\n"
+                "    def __init__(self, d):\n"
+                "        super().__init__()\n"
+                "        self.gain = nn.Parameter(torch.ones(d).cuda())\n"
+                "        self.shift = nn.Parameter(torch.ones(d).double().float())\n"
+            ),
+            unsafe=True,
         ),
     )
 
@@ -168,10 +200,38 @@ class NonLeafParameter(Rule):
                 break
             casts.append(call)
             current = call
-        if casts:
+        if casts and not self._all_no_ops(node, casts):
             cast = cst.ensure_type(casts[0].func, cst.Attribute).attr.value
             message = _CHAIN_MESSAGE.format(cast=cast)
             self.pending.append((casts[-1], self._bound_name(casts[-1]), message, self._fix(node, kind, casts)))
+
+    def _all_no_ops(self, leaf: cst.Call, casts: list[cst.Call]) -> bool:
+        """Does every cast return the leaf itself, as ``.float()`` of a float32 tensor or ``.to(d)``
+        of one already on ``d`` does? Only when the file leaves torch's defaults alone."""
+        if any(
+            word in self.context.source for word in ("set_default_dtype", "set_default_device", "set_default_tensor")
+        ):
+            return False
+        code = self.context.module.code_for_node
+        dtype, device = _made_as(self.context, leaf)
+        for cast in casts:
+            method = cast.func.attr.value  # type: ignore[attr-defined]
+            if method in _DTYPE_METHODS:
+                if dtype != _DTYPE_METHODS[method]:
+                    return False
+            elif method in ("cuda", "cpu"):
+                if cast.args or device != method:
+                    return False
+            elif method == "to" and len(cast.args) == 1 and cast.args[0].keyword is None:
+                wanted = _device_code(code(cast.args[0].value))
+                if wanted in _DTYPE_NAMES:
+                    if dtype != _DTYPE_NAMES[wanted]:
+                        return False
+                elif device is None or wanted != device:
+                    return False
+            else:
+                return False
+        return True
 
     def finish(self) -> None:
         for node, bound, message, fix in self.pending:
@@ -280,6 +340,64 @@ class NonLeafParameter(Rule):
             result = leaf.with_changes(args=args, lpar=[], rpar=[])
         code = self.context.module.code_for_node(result)
         return PendingFix("Cast before making the tensor require grad", "unsafe", (Replace(casts[-1], code),))
+
+
+_DTYPE_METHODS = {"float": "float32", "double": "float64", "half": "float16", "bfloat16": "bfloat16"}
+_DTYPE_NAMES = {
+    f"torch.{name}": dtype
+    for name, dtype in {
+        "float": "float32",
+        "float32": "float32",
+        "double": "float64",
+        "float64": "float64",
+        "half": "float16",
+        "float16": "float16",
+        "bfloat16": "bfloat16",
+    }.items()
+}
+# Factories whose result is of the default float dtype unless told otherwise.
+_FLOAT_FACTORIES = frozenset(
+    "torch." + name for name in "randn rand zeros ones empty eye linspace logspace normal".split()
+)
+
+
+def _device_code(code: str) -> str:
+    """``cuda`` for ``"cuda"``, ``'cuda'`` and ``torch.device("cuda")``; other code unchanged."""
+    code = code.strip()
+    if code.startswith("torch.device(") and code.endswith(")"):
+        code = code[len("torch.device(") : -1].strip()
+    return code.strip("'\"") if code[:1] in "'\"" else code
+
+
+def _made_as(context, tensor: cst.BaseExpression) -> tuple[str | None, str | None]:
+    """The dtype and the device (as code: ``cpu``, ``cuda`` or a name) a tensor is made with,
+    where the expression shows them; ``None`` where it does not."""
+    code = context.module.code_for_node
+    if not isinstance(tensor, cst.Call):
+        return None, None
+    func = tensor.func
+    qualified = context.imports.qualified(func)
+    if qualified == "torch.nn.Parameter":
+        data = tensor.args[0].value if tensor.args and tensor.args[0].keyword is None else None
+        return _made_as(context, data) if data is not None else ("float32", "cpu")
+    if qualified in _FLOAT_FACTORIES:
+        dtype_arg, device_arg = keyword(tensor, "dtype"), keyword(tensor, "device")
+        made_dtype = _DTYPE_NAMES.get(code(dtype_arg.value)) if dtype_arg is not None else "float32"
+        made_device = _device_code(code(device_arg.value)) if device_arg is not None else "cpu"
+        return made_dtype, made_device
+    if isinstance(func, cst.Attribute) and qualified is None:
+        dtype, device = _made_as(context, func.value)
+        method = func.attr.value
+        if method == "requires_grad_":
+            return dtype, device
+        if method in _DTYPE_METHODS and not tensor.args:
+            return _DTYPE_METHODS[method], device
+        if method in ("cuda", "cpu") and not tensor.args:
+            return dtype, method
+        if method == "to" and len(tensor.args) == 1 and tensor.args[0].keyword is None:
+            wanted = _device_code(code(tensor.args[0].value))
+            return (_DTYPE_NAMES[wanted], device) if wanted in _DTYPE_NAMES else (dtype, wanted)
+    return None, None
 
 
 def _cast_of_name(value: cst.BaseExpression, name: str) -> str | None:

@@ -6,6 +6,7 @@ from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
 from ..syntax import dotted_name, is_true, keyword, without_argument
 from ._repair import graph_may_outlive_iteration
+from .stale_graph import stale_losses
 
 
 class RetainGraphInLoop(Rule):
@@ -99,6 +100,28 @@ class RetainGraphInLoop(Rule):
             "    scaler.step(opt)\n    scaler.update()\n",
             lines=(4,),
         ),
+        Invalid(
+            "import torch\n"
+            "x = torch.rand(5, requires_grad=True)\n"
+            "loss = ((x - 1) ** 2).mean()\n"
+            "for i in range(100):\n"
+            "    (loss / 4).backward(retain_graph=True)\n"
+            "    with torch.no_grad():\n"
+            "        x -= 0.1 * x.grad\n"
+            "    x.grad = None\n",
+            lines=(5,),
+        ),
+        Invalid(
+            "import torch\n"
+            "def fit(w, data):\n"
+            "    loss = (w - data).pow(2).sum()\n"
+            "    for step in range(10):\n"
+            "        (-loss).backward(retain_graph=True)\n"
+            "        with torch.no_grad():\n"
+            "            w += 0.1 * w.grad\n"
+            "        w.grad.zero_()\n",
+            lines=(5,),
+        ),
     )
 
     def finish(self) -> None:
@@ -116,7 +139,13 @@ class RetainGraphInLoop(Rule):
                     continue
                 fix = None
                 target = dotted_name(event.target) if event.target is not None else None
-                if target is not None and not graph_may_outlive_iteration(context, loop, target):
+                # A stale graph needs the flag until AGL001's fix rebuilds it: dropping it alone would raise;
+                # so does a graph a later backward may still reach.
+                if (
+                    target is not None
+                    and not stale_losses(context, loop, event.target)
+                    and not graph_may_outlive_iteration(context, loop, target)
+                ):
                     fixed = context.module.code_for_node(without_argument(event.call, retain))
                     fix = PendingFix("Drop `retain_graph=True`", "unsafe", (Replace(event.node, fixed),))
                 self.report(retain, fix=fix)

@@ -52,7 +52,9 @@ class StaleGraph(Rule):
     ## Known false positives
     A loop that deliberately backpropagates one fixed graph several times (to time
     backward, say) is reported; silence it with `# noqa: AGL001`. Only plain names
-    are followed: `self.loss.backward()` is not checked.
+    are followed, also inside an expression (`(loss / k).backward()`): `self.loss.backward()`
+    is not checked. `accelerator.backward(loss)`, DeepSpeed's `engine.backward(loss)` and
+    ColossalAI's `optimizer.backward(loss)` backpropagate from their argument.
 
     ## Fix safety
     Unsafe (it changes what runs each iteration, on purpose): when the loss is built
@@ -83,6 +85,27 @@ class StaleGraph(Rule):
         "    return loss\nfor _ in range(5):\n    opt.step(closure)\n",
         # A graph built in the enclosing loop's iteration, backpropagated once.
         "import torch\nfor batch in loader:\n    loss = model(batch).mean()\n    if loss > 0:\n        loss.backward()\n",
+        "import torch\n"
+        "from accelerate import Accelerator\n"
+        "accelerator = Accelerator()\n"
+        "for batch in loader:\n"
+        "    optimizer.zero_grad()\n"
+        "    loss = model(batch).loss\n"
+        "    accelerator.backward(loss)\n"
+        "    optimizer.step()\n",
+        "import torch\n"
+        "model_engine, optimizer, _, _ = deepspeed.initialize(model=model)\n"
+        "booster_opt = HybridAdam(model.parameters())\n"
+        "for step, batch in enumerate(loader):\n"
+        "    loss = model_engine(batch)\n"
+        "    model_engine.backward(loss)\n"
+        "    model_engine.step()\n"
+        "optimizer = HybridAdam(model.parameters())\n"
+        "for batch in loader:\n"
+        "    optimizer.zero_grad()\n"
+        "    loss = criterion(model(batch), batch)\n"
+        "    optimizer.backward(loss)\n"
+        "    optimizer.step()\n",
     )
     INVALID = (
         Invalid(
@@ -108,26 +131,77 @@ class StaleGraph(Rule):
             "for epoch in range(3):\n    for i in range(10):\n        t.autograd.backward(loss, retain_graph=True)\n",
             lines=(6,),
         ),
+        Invalid(
+            "import torch\n"
+            "x = torch.rand(5, requires_grad=True)\n"
+            "loss = ((x - 1) ** 2).mean()\n"
+            "for i in range(100):\n"
+            "    (loss / 4).backward(retain_graph=True)\n"
+            "    with torch.no_grad():\n"
+            "        x -= 0.1 * x.grad\n"
+            "    x.grad = None\n",
+            lines=(5,),
+            fixed=(
+                "import torch\n"
+                "x = torch.rand(5, requires_grad=True)\n"
+                "for i in range(100):\n"
+                "    loss = ((x - 1) ** 2).mean()\n"
+                "    (loss / 4).backward()\n"
+                "    with torch.no_grad():\n"
+                "        x -= 0.1 * x.grad\n"
+                "    x.grad = None\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "def fit(w, data):\n"
+            "    loss = (w - data).pow(2).sum()\n"
+            "    for step in range(10):\n"
+            "        (-loss).backward(retain_graph=True)\n"
+            "        with torch.no_grad():\n"
+            "            w += 0.1 * w.grad\n"
+            "        w.grad.zero_()\n",
+            lines=(5,),
+            fixed=(
+                "import torch\n"
+                "def fit(w, data):\n"
+                "    for step in range(10):\n"
+                "        loss = (w - data).pow(2).sum()\n"
+                "        (-loss).backward()\n"
+                "        with torch.no_grad():\n"
+                "            w += 0.1 * w.grad\n"
+                "        w.grad.zero_()\n"
+            ),
+            unsafe=True,
+        ),
     )
 
     def finish(self) -> None:
         context = self.context
         for loop in context.facts.loops:
-            bound: set[str] | None = None
             for _, event in context.events.own_backwards(loop):
-                if not isinstance(event.target, cst.Name):
-                    continue
-                if bound is None:
-                    bound = names_bound_in(loop.body)
-                name = event.target.value
-                if name in bound:
-                    continue
-                value = context.tree.assignment_before(name, loop)
-                if value is None or isinstance(value, _PLAIN_VALUES):
-                    continue
-                self.report(
-                    event.node, self.message.format(name=name), _move_into_loop(context, loop, event.call, name)
-                )
+                for name in stale_losses(context, loop, event.target):
+                    fix = _move_into_loop(context, loop, event.call, name)
+                    self.report(event.node, self.message.format(name=name), fix)
+
+
+def stale_losses(context: FileContext, loop: Loop, target: cst.BaseExpression | None) -> list[str]:
+    """The losses of a backward's target (``loss``, ``(loss / k)``) that the loop never binds and
+    that hold a graph built before it."""
+    if target is None:
+        return []
+    stale = []
+    bound: set[str] | None = None
+    for loss in context.torch.backward_losses(target):
+        if bound is None:
+            bound = names_bound_in(loop.body)
+        if loss.value in bound:
+            continue
+        value = context.tree.assignment_before(loss.value, loop)
+        if value is not None and not isinstance(value, _PLAIN_VALUES):
+            stale.append(loss.value)
+    return stale
 
 
 def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: str) -> PendingFix | None:

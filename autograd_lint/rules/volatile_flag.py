@@ -39,7 +39,8 @@ class VolatileFlag(Rule):
     ```
 
     ## Known false positives
-    None known: the keyword is only reported on calls that resolve to torch, and the
+    None known: the keyword is only reported on calls that resolve to torch (or to a
+    file's own wrapper forwarding `*args, **kwargs` to a torch API), and the
     assignment only on tensors, not on `self` or other objects with a `volatile` field.
 
     ## Fix safety
@@ -92,13 +93,59 @@ class VolatileFlag(Rule):
             fixed="import torch\nx = torch.tensor([1.0])\n",
             unsafe=True,
         ),
+        Invalid(
+            "import torch\n"
+            "import torch.autograd as autograd\n"
+            "USE_CUDA = torch.cuda.is_available()\n"
+            "Variable = lambda *args, **kwargs: autograd.Variable(*args, **kwargs).cuda() if USE_CUDA else autograd.Variable(*args, **kwargs)\n"
+            "state = Variable(torch.zeros(4), volatile=True)\n"
+            "q = Variable(torch.ones(4))\n",
+            lines=(5,),
+            fixed=(
+                "import torch\n"
+                "import torch.autograd as autograd\n"
+                "USE_CUDA = torch.cuda.is_available()\n"
+                "Variable = lambda *args, **kwargs: autograd.Variable(*args, **kwargs).cuda() if USE_CUDA else autograd.Variable(*args, **kwargs)\n"
+                "state = Variable(torch.zeros(4))\n"
+                "q = Variable(torch.ones(4))\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "from torch import autograd\n"
+            "\n"
+            "def Var(*args, **kwargs):\n"
+            "    v = autograd.Variable(*args, **kwargs)\n"
+            "    return v.cuda() if torch.cuda.is_available() else v\n"
+            "\n"
+            "inputs = Var(torch.randn(2, 3), volatile=True)\n",
+            lines=(8,),
+            fixed=(
+                "import torch\n"
+                "from torch import autograd\n"
+                "\n"
+                "def Var(*args, **kwargs):\n"
+                "    v = autograd.Variable(*args, **kwargs)\n"
+                "    return v.cuda() if torch.cuda.is_available() else v\n"
+                "\n"
+                "inputs = Var(torch.randn(2, 3))\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\nfrom torch.autograd import *\nx = Variable(torch.ones(2), volatile=True)\n",
+            lines=(3,),
+            fixed=("import torch\nfrom torch.autograd import *\nx = Variable(torch.ones(2))\n"),
+            unsafe=True,
+        ),
     )
 
     def visit_Call(self, node: cst.Call) -> None:
         flag = keyword(node, "volatile")
         if flag is None:
             return
-        qualified = self.context.imports.qualified(node.func)
+        qualified = self.context.imports.qualified(node.func) or self.context.imports.wrapped(node.func)
         if qualified is None or not (qualified == "torch" or qualified.startswith("torch.")):
             return
         self.report(flag, fix=_drop_keyword(self.context.module, node, flag))

@@ -38,6 +38,9 @@ class ZeroGradBeforeStep(Rule):
     optimizer.step()
     ```
 
+    A loop body is a cycle: `optimizer.zero_grad(); optimizer.step(); ...; loss.backward()`
+    clears the previous iteration's gradients just before the step, and is reported too.
+
     ## Known false positives
     With several optimizers the cleared one must be the stepped one, or the only one
     in sight: clearing D's gradients after G's backward (a GAN) is correct and not
@@ -90,25 +93,66 @@ class ZeroGradBeforeStep(Rule):
             "    for p in model.parameters():\n        p.grad = None\n    scaler.step(opt)\n    scaler.update()\n",
             lines=(5,),
         ),
+        Invalid(
+            "import torch\n"
+            "for x, y in loader:\n"
+            "    optimizer.zero_grad()\n"
+            "    optimizer.step()\n"
+            "    loss = crit(model(x), y)\n"
+            "    loss.backward()\n",
+            lines=(3,),
+            fixed=(
+                "import torch\n"
+                "for x, y in loader:\n"
+                "    optimizer.step()\n"
+                "    optimizer.zero_grad()\n"
+                "    loss = crit(model(x), y)\n"
+                "    loss.backward()\n"
+            ),
+            unsafe=True,
+        ),
+        Invalid(
+            "import torch\n"
+            "step = 0\n"
+            "while step < 100:\n"
+            "    for p in model.parameters():\n"
+            "        p.grad = None\n"
+            "    opt.step()\n"
+            "    out = model(batch)\n"
+            "    (out - target).pow(2).mean().backward()\n"
+            "    step += 1\n",
+            lines=(5,),
+        ),
     )
 
     def finish(self) -> None:
         context = self.context
-        sequences: list[list[Event]] = [context.events.of_loop(loop) for loop in context.facts.loops]
+        # A loop body is a cycle: iteration i's backward comes before iteration i+1's clear and step.
+        sequences: list[tuple[list[Event], bool]] = [
+            (context.events.of_loop(loop), True) for loop in context.facts.loops
+        ]
         for functions in context.facts.functions.values():
             for function in functions:
-                sequences.append(context.events.of_function(function))
-        for events in sequences:
-            for clear, step in _cleared_before_step(context, events):
+                sequences.append((context.events.of_function(function), False))
+        for events, cyclic in sequences:
+            for clear, step in _cleared_before_step(context, events, cyclic):
                 step_code = context.module.code_for_node(step.call.func) + "()"
-                self.report(clear.node, self.message.format(step=step_code), _move_after(context, clear, step))
+                message = self.message.format(step=step_code)
+                if not any(e.kind == "backward" for e in events[: events.index(clear)]):
+                    message = message.replace("after `backward()`", "after the previous iteration's `backward()`")
+                self.report(clear.node, message, _move_after(context, clear, step))
 
 
-def _cleared_before_step(context: FileContext, events: list[Event]) -> Iterable[tuple[Event, Event]]:
+def _cleared_before_step(context: FileContext, events: list[Event], cyclic: bool) -> Iterable[tuple[Event, Event]]:
+    """Clears with a backward before them (in a loop, the previous iteration's counts) and a step
+    after them, with no backward, grad or other clear in between."""
     steps = {dotted_name(e.target) for e in events if e.kind == "step" and e.target is not None}
     cleared = {dotted_name(e.target) for e in events if e.kind == "clear" and e.target is not None}
+    backwards = [index for index, e in enumerate(events) if e.kind == "backward"]
     for index, event in enumerate(events):
-        if event.kind != "clear" or not any(e.kind == "backward" for e in events[:index]):
+        if event.kind != "clear" or event.through_object or not backwards:
+            continue
+        if backwards[0] > index and not cyclic:
             continue
         if _exits_after(context, event.node):
             continue
