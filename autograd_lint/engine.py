@@ -41,9 +41,13 @@ def enabled_rules(config: Config, path: str | None) -> list[type[Rule]]:
 
 def could_have_findings(source: str, rules: Sequence[type[Rule]]) -> bool:
     """A text pre-check: every finding needs torch imported and one of a rule's words."""
-    if "torch" not in source:
-        return False
-    return any(not rule.triggers or any(word in source for word in rule.triggers) for rule in rules)
+    return "torch" in source and bool(triggered_rules(source, rules))
+
+
+def triggered_rules(source: str, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
+    """The rules whose words the text contains: the others cannot fire, so they neither run
+    nor ask the facts walk to record visits for them."""
+    return [rule for rule in rules if not rule.triggers or any(word in source for word in rule.triggers)]
 
 
 def check_source(source: str, path: str = "<stdin>", config: Config | None = None) -> list[Finding]:
@@ -54,7 +58,7 @@ def check_source(source: str, path: str = "<stdin>", config: Config | None = Non
         return []
     if noqa.skips_file(source):
         return []
-    return run_rules(source, path, rules)
+    return run_rules(source, path, triggered_rules(source, rules))
 
 
 def parse(source: str) -> cst.Module:
