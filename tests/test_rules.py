@@ -52,4 +52,5 @@ def test_catalog_is_the_public_contract():
         ("AGL012", "volatile-flag"),
         ("AGL013", "requires-grad-typo"),
         ("AGL014", "uncalled-method"),
+        ("AGL015", "discarded-tensor-result"),
     ]
