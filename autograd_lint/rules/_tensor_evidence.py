@@ -117,10 +117,10 @@ def _assignments(scope: cst.CSTNode, into_functions: bool) -> dict[str, list[cst
                 _bind(table, target.target, node.value)
         elif isinstance(node, (cst.AnnAssign, cst.AugAssign)) and node.value is not None:
             _bind(table, node.target, node.value)
-        elif isinstance(node, (cst.For, cst.WithItem)):
-            target = node.target if isinstance(node, cst.For) else (node.asname.name if node.asname else None)
-            if target is not None:
-                _bind(table, target, cst.Name("_unknown"))
+        elif isinstance(node, cst.For):
+            _bind(table, node.target, cst.Name("_unknown"))
+        elif isinstance(node, cst.WithItem) and node.asname is not None:
+            _bind(table, node.asname.name, cst.Name("_unknown"))
     return table
 
 
