@@ -53,4 +53,6 @@ def test_catalog_is_the_public_contract():
         ("AGL013", "requires-grad-typo"),
         ("AGL014", "uncalled-method"),
         ("AGL015", "discarded-tensor-result"),
+        ("AGL016", "clip-outside-backward-step"),
+        ("AGL017", "clip-before-unscale"),
     ]
