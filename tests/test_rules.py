@@ -55,4 +55,7 @@ def test_catalog_is_the_public_contract():
         ("AGL015", "discarded-tensor-result"),
         ("AGL016", "clip-outside-backward-step"),
         ("AGL017", "clip-before-unscale"),
+        ("AGL018", "unregistered-parameter"),
+        ("AGL019", "layer-created-in-forward"),
+        ("AGL020", "optimizer-in-loop"),
     ]
