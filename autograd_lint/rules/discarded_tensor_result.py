@@ -14,6 +14,10 @@ from ._tensor_evidence import OUT_OF_PLACE, TensorEvidence
 _PROBES = frozenset({"raises", "assertRaises", "assertRaisesRegex", "warns", "assertWarns", "suppress"})
 
 
+_CELL_MARKERS = ("# %%", "# In[")
+_CHAIN_MESSAGE = "`{call}` returns a new tensor and this line throws it away, so it does nothing; assign the result"
+
+
 class DiscardedTensorResult(Rule):
     """
     ## What it does
@@ -49,7 +53,9 @@ class DiscardedTensorResult(Rule):
 
     ## Known false positives
     Code that calls a method only to see whether it raises is not reported inside
-    `try:` or `with pytest.raises(...)`. A name with no tensor evidence in the file
+    `try:` or `with pytest.raises(...)`, nor the last statement of a cell in a
+    percent-format script (`# %%`, or `# In[ ]:` from an exported notebook), which
+    Jupyter displays. A name with no tensor evidence in the file
     (a function's unannotated parameter) is not reported at all, which misses some
     real mistakes.
 
@@ -79,6 +85,8 @@ class DiscardedTensorResult(Rule):
         # Called to see whether it raises.
         "import torch\nimport pytest\nx = torch.randn(3)\nwith pytest.raises(RuntimeError):\n    x.to('meta')\n"
         "try:\n    x.cuda()\nexcept RuntimeError:\n    pass\n",
+        # The last line of a notebook cell is displayed.
+        "import torch\n# %%\nx = torch.arange(6)\nx.view(2, 3)\n# %%\nx.view(3, 2)\n",
         # A set's add, a thread's detach: not tensors.
         "import torch\nseen = set()\nseen.add(1)\nx = torch.randn(3)\nx = Wrapper(x)\nx.float()\n",
     )
@@ -116,7 +124,7 @@ class DiscardedTensorResult(Rule):
         if type(call) is not cst.Call or type(call.func) is not cst.Attribute:
             return
         method = call.func.attr.value
-        if method not in OUT_OF_PLACE or self._probing(node):
+        if method not in OUT_OF_PLACE or self._probing(node) or self._shown_as_cell_result(node):
             return
         if method == "type" and not call.args:
             return  # `x.type()` returns the type's name
@@ -130,7 +138,28 @@ class DiscardedTensorResult(Rule):
         if dotted_name(receiver) is not None:
             assignment = f"{code(receiver)} = {code(call)}"
             fix = PendingFix(f"Assign the result: `{assignment}`", "unsafe", (Replace(call, assignment),))
-        self.report(call, self.message.format(call=code(call), receiver=code(_chain_root(receiver))), fix)
+        root = _chain_root(receiver)
+        if dotted_name(root) is None or self.context.imports.qualified(root) is not None:
+            message = _CHAIN_MESSAGE.format(call=code(call))  # `torch.cat(xs).squeeze(0)`: no name to keep it in
+        else:
+            message = self.message.format(call=code(call), receiver=code(root))
+        self.report(call, message, fix)
+
+    def _shown_as_cell_result(self, node: cst.Expr) -> bool:
+        """The last statement of a cell in a percent-format script (``# %%``, a notebook
+        exported as ``# In[ ]:``) is displayed, not thrown away."""
+        source = self.context.source
+        if "# %%" not in source and "# In[" not in source:
+            return False
+        tree, module = self.context.tree, self.context.module
+        statement = tree.statement_of(node)
+        if tree.parent(statement) is not module or statement.body[-1] is not node:  # type: ignore[attr-defined]
+            return False
+        index = next(i for i, s in enumerate(module.body) if s is statement)
+        if index + 1 == len(module.body):
+            return True
+        following = module.body[index + 1].leading_lines
+        return any(line.comment is not None and line.comment.value.startswith(_CELL_MARKERS) for line in following)
 
     def _probing(self, node: cst.Expr) -> bool:
         for ancestor in self.context.tree.ancestors(node):

@@ -26,8 +26,9 @@ _STATE = {
     "LBFGS": "curvature history",
     "SGD": "momentum",
 }
-# Methods that reset a model's weights: an optimizer built after them starts over on purpose.
-_RESETS = frozenset({"apply", "load_state_dict", "reset_parameters", "init_weights", "_reset_parameters"})
+# Methods that reset a model's weights, or move them to another device (where the old
+# optimizer's state does not follow): an optimizer built after them starts over on purpose.
+_RESETS = frozenset({"apply", "load_state_dict", "reset_parameters", "init_weights", "_reset_parameters", "to", "cuda"})
 
 
 class OptimizerInLoop(Rule):
@@ -39,7 +40,8 @@ class OptimizerInLoop(Rule):
 
     It is correct, and silent, when what it optimises is made fresh in that
     iteration (a model built in the loop, an adversarial example or a latent
-    created per sample, a model whose weights the iteration resets), for plain SGD
+    created per sample, a model whose weights the iteration resets or moves to
+    another device), for plain SGD
     without momentum, and for a one-off switch under an `if`.
 
     ## Why is this bad?
@@ -107,6 +109,10 @@ class OptimizerInLoop(Rule):
         # Weights reset before the new optimizer.
         "import torch\nfor run in range(3):\n    model.apply(init_weights)\n    opt = torch.optim.Adam(model.parameters())\n"
         "    for x in data:\n        opt.zero_grad()\n        model(x).sum().backward()\n        opt.step()\n",
+        # Timing the same model on each device: moved, then a new optimizer.
+        "import torch\nfor device in ['cpu', 'cuda']:\n    opt = torch.optim.Adam(model.fc.parameters())\n"
+        "    model.to(device)\n    for x in data:\n        opt.zero_grad()\n        model(x).sum().backward()\n"
+        "        opt.step()\n",
         # A one-off switch to another optimizer.
         "import torch\nfor epoch in range(10):\n    if epoch == 5:\n        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)\n"
         "    for x in data:\n        opt.zero_grad()\n        model(x).sum().backward()\n        opt.step()\n",

@@ -90,6 +90,10 @@ class UnregisteredParameter(Rule):
         "import torch\nfrom torch import nn\nclass LinearScratch(nn.Module):\n    def __init__(self):\n"
         "        super().__init__()\n        self.w = torch.normal(0, 0.01, (2, 1), requires_grad=True)\n"
         "    def configure_optimizers(self):\n        return torch.optim.SGD([self.w], lr=0.1)\n",
+        # Registered by hand.
+        "import torch\nfrom torch import nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.experts = [nn.Linear(2, 2) for _ in range(3)]\n        for i, e in enumerate(self.experts):\n"
+        "            self.add_module(f'e{i}', e)\n",
         # A buffer that does not require grad.
         "import torch\nfrom torch import nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
         "        self.mask = torch.ones(4)\n        self.pairs = [(1, 2)]\n",
@@ -109,12 +113,14 @@ class UnregisteredParameter(Rule):
         Invalid(
             "import torch\nclass Base(torch.nn.Module):\n    pass\nclass Heads(Base):\n    def __init__(self):\n"
             "        super().__init__()\n        self.heads = {'cls': torch.nn.Linear(8, 2), 'box': torch.nn.Linear(8, 4)}\n"
-            "        self.bias = torch.zeros(8).requires_grad_()\n",
+            "        self.bias = torch.zeros(8).requires_grad_()\n    def forward(self, x):\n"
+            "        return self.heads['cls'](torch.add(x, self.bias))\n",
             lines=(7, 8),
             fixed="import torch\nclass Base(torch.nn.Module):\n    pass\nclass Heads(Base):\n    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.heads = torch.nn.ModuleDict({'cls': torch.nn.Linear(8, 2), 'box': torch.nn.Linear(8, 4)})\n"
-            "        self.bias = torch.nn.Parameter(torch.zeros(8))\n",
+            "        self.bias = torch.nn.Parameter(torch.zeros(8))\n    def forward(self, x):\n"
+            "        return self.heads['cls'](torch.add(x, self.bias))\n",
             unsafe=True,
         ),
         # A tuple, and a dict keyed by numbers: reported, not rewritten.
@@ -134,7 +140,7 @@ class UnregisteredParameter(Rule):
             owner = self.modules.class_of(init)
             if owner is None or owner.name.value not in self.modules.modules:
                 continue
-            registered = _registered_by_name(owner)
+            registered = _registered_by_name(init)
             if registered is None:
                 continue
             for node in walk(init.body):
@@ -248,11 +254,12 @@ def _string_keys(value: cst.BaseExpression) -> bool:
     return True
 
 
-def _registered_by_name(owner: cst.ClassDef) -> set[str] | None:
-    """Attributes registered some other way: passed to a call (``nn.Sequential(*self.blocks)``);
-    ``None`` (all of them, perhaps) when the class registers by hand (``add_module``)."""
+def _registered_by_name(init: cst.FunctionDef) -> set[str] | None:
+    """Attributes ``__init__`` registers some other way: passed to a call there
+    (``nn.Sequential(*self.blocks)``); ``None`` (any of them) when it registers by hand
+    (``add_module``). A call in ``forward`` (``F.conv2d(x, self.weight)``) registers nothing."""
     registered: set[str] = set()
-    for node in walk(owner.body, into_functions=True):
+    for node in walk(init.body):
         if isinstance(node, cst.Call):
             name = node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", "")
             if name in _REGISTERING:
