@@ -11,9 +11,6 @@ from ..rule import Invalid, Rule
 from ..syntax import terminal_name
 from ._clipping import Iteration, Placed, is_clip, iteration_of, scaler_of
 
-# Objects whose own clip_grad_norm_ unscales first (accelerate, Lightning Fabric, DeepSpeed).
-_UNSCALING_CLIPPERS = ("accelerator", "fabric", "engine", "trainer", "strategy")
-
 
 class ClipBeforeUnscale(Rule):
     """
@@ -46,8 +43,9 @@ class ClipBeforeUnscale(Rule):
     ```
 
     ## Known false positives
-    `accelerator.clip_grad_norm_`, Fabric's and DeepSpeed's clipping unscale
-    themselves and are not reported. A `GradScaler(enabled=False)` makes the
+    Only torch's `clip_grad_norm_`/`clip_grad_value_` are checked: a framework's
+    own method (`accelerator.clip_grad_norm_`, fairseq's `optimizer.clip_grad_norm`)
+    may unscale first and is not reported. A `GradScaler(enabled=False)` makes the
     missing unscale harmless on that run, but the flag is usually switched on for
     GPUs, so it is reported all the same.
 
@@ -74,9 +72,10 @@ class ClipBeforeUnscale(Rule):
         # No scaler: nothing to unscale.
         "import torch\nfor x in data:\n    opt.zero_grad()\n    f(x).backward()\n"
         "    torch.nn.utils.clip_grad_norm_(params, 1.0)\n    opt.step()\n",
-        # accelerate unscales inside its own clip_grad_norm_.
+        # accelerate and fairseq unscale inside their own clipping methods.
         "import torch\nfor x in data:\n    opt.zero_grad()\n    scaler.scale(f(x)).backward()\n"
-        "    accelerator.clip_grad_norm_(params, 1.0)\n    scaler.step(opt)\n    scaler.update()\n",
+        "    accelerator.clip_grad_norm_(params, 1.0)\n    optimizer.clip_grad_norm(1.0)\n    scaler.step(opt)\n"
+        "    scaler.update()\n",
         # Accumulation: unscale and clip only on the stepping iterations.
         "import torch\nfor i, x in enumerate(data):\n    scaler.scale(f(x) / 4).backward()\n    if (i + 1) % 4 == 0:\n"
         "        scaler.unscale_(opt)\n        clip_grad_norm_(params, 1.0)\n        scaler.step(opt)\n"
@@ -130,11 +129,9 @@ class ClipBeforeUnscale(Rule):
         self.clips: list[cst.Call] = []
 
     def visit_Call(self, node: cst.Call) -> None:
-        if is_clip(node):
-            func = node.func
-            receiver = terminal_name(func.value) if isinstance(func, cst.Attribute) else None
-            if not receiver or not any(word in receiver.lower() for word in _UNSCALING_CLIPPERS):
-                self.clips.append(node)
+        # torch's own clipping only: a framework's `x.clip_grad_norm_()` may unscale first.
+        if is_clip(node) and (isinstance(node.func, cst.Name) or self.context.imports.qualified(node.func)):
+            self.clips.append(node)
 
     def finish(self) -> None:
         if ".scale(" not in self.context.source:

@@ -60,7 +60,9 @@ class UnregisteredParameter(Rule):
     reported, nor is a tensor handed to an optimizer by name
     (`SGD([model.w, model.b])`, from-scratch tutorials) or a class that defines its
     own `parameters()`: those are trained, though `.to()` and `state_dict` still
-    miss them.
+    miss them. A test module that keeps a tensor out of its parameters on purpose
+    (Lightning's model-summary tests build a module "with no layers" this way) is
+    reported; add `# noqa: AGL018` there.
 
     ## Fix safety
     Unsafe: wraps a list of modules in `nn.ModuleList`, a dict with string keys in
