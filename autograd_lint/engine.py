@@ -42,9 +42,13 @@ def enabled_rules(config: Config, path: str | None) -> list[type[Rule]]:
 
 def could_have_findings(source: str, rules: Sequence[type[Rule]]) -> bool:
     """A text pre-check: every finding needs torch imported and one of a rule's words."""
-    if "torch" not in source:
-        return False
-    return any(not rule.triggers or any(word in source for word in rule.triggers) for rule in rules)
+    return "torch" in source and bool(triggered_rules(source, rules))
+
+
+def triggered_rules(source: str, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
+    """The rules whose words the text contains: the others cannot fire, so they neither run
+    nor ask the facts walk to record visits for them."""
+    return [rule for rule in rules if not rule.triggers or any(word in source for word in rule.triggers)]
 
 
 def check_source(
@@ -58,6 +62,7 @@ def check_source(
         return []
     if honor_noqa and noqa.skips_file(source):
         return []
+    rules = triggered_rules(source, rules)
     try:
         return run_rules(source, path, rules, honor_noqa, config.max_file_size)
     except RecursionError:

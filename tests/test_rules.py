@@ -51,4 +51,11 @@ def test_catalog_is_the_public_contract():
         ("AGL011", "inplace-update-outside-no-grad"),
         ("AGL012", "volatile-flag"),
         ("AGL013", "requires-grad-typo"),
+        ("AGL014", "uncalled-method"),
+        ("AGL015", "discarded-tensor-result"),
+        ("AGL016", "clip-outside-backward-step"),
+        ("AGL017", "clip-before-unscale"),
+        ("AGL018", "unregistered-parameter"),
+        ("AGL019", "layer-created-in-forward"),
+        ("AGL020", "optimizer-in-loop"),
     ]
