@@ -3,25 +3,30 @@
 The CLI, the notebook support and the editor server all go through here, so a file is checked
 and fixed the same way wherever it comes from. Nothing here prints; errors come back rendered
 on the outcome, one line each.
+
+libcst (and the rules) are imported only for a file that passes the text pre-check, so a run
+over files that cannot have findings, or over cached results, never pays for them.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import signal
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cache import CachedResult, ResultCache
+from .catalog import could_have_findings, rule_infos
 from .config import Config
-from .engine import SourceError, check_source, could_have_findings, enabled_rules, parse
 from .files import Excluder
 from .finding import Finding
-from .fixer import fix_source, python_syntax_error
-from .formatters import render_error
-from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_atomic
+from .formatters import Unchecked, render_error
+from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_bytes, write_atomic
+from .syntax_errors import SourceError, python_syntax_error
 
 # Below this many files a process pool costs more to start than it saves; pre-commit
 # passes a few files at a time.
@@ -33,10 +38,16 @@ class Mode:
     fix: bool = False
     unsafe_fixes: bool = False
     diff: bool = False
+    add_noqa: bool = False
 
     @property
     def fixing(self) -> bool:
         return self.fix or self.diff
+
+    @property
+    def writes(self) -> bool:
+        """Does this mode decide what to write? Then it never trusts the cache."""
+        return self.fixing or self.add_noqa
 
 
 @dataclass
@@ -50,78 +61,159 @@ class Outcome:
     fixed_bytes: bytes | None = None  # for stdin: what goes to stdout
     diff: str = ""
     error: str | None = None  # already rendered
+    unchecked: Unchecked | None = None  # the same error, in parts (for SARIF's notifications)
+    noqa_added: int = 0
+
+    def fail(self, message: str, line: int | None = None, column: int | None = None) -> Outcome:
+        self.unchecked = Unchecked(self.path, message, line, column)
+        self.error = render_error(self.path, message, line, column)
+        return self
 
 
-def check_path(path: str, config: Config, mode: Mode) -> Outcome:
+def enabled_codes(config: Config, path: str) -> tuple[str, ...]:
+    return tuple(info.code for info in rule_infos() if config.enabled(info.code, info.name, path))
+
+
+def check_path(path: str, config: Config, mode: Mode, cache: ResultCache | None = None) -> Outcome:
     """Read, check and (in fix mode) fix one file. Never raises for the file's sake."""
     try:
-        source = read_source(path)
+        data = read_bytes(path)
+        source = decode(data, path)
     except SourceReadError as error:
-        return Outcome(path, error=render_error(path, str(error)))
-    return check_source_file(source, config, mode, write=mode.fix and not mode.diff)
+        return Outcome(path).fail(str(error))
+    if cache is None or mode.writes:
+        return check_source_file(source, config, mode, write=mode.fix and not mode.diff)
+    key = cache.key(data, enabled_codes(config, path))
+    hit = cache.get(key, path)
+    if hit is not None:
+        outcome = Outcome(path, findings=list(hit.findings), source=source.text)
+        return outcome.fail(*hit.error) if hit.error else outcome
+    outcome = check_source_file(source, config, mode, write=False)
+    if outcome.error is None:
+        cache.put(key, CachedResult(tuple(outcome.findings)))
+    elif outcome.unchecked is not None and outcome.unchecked.line is not None:  # a syntax error
+        cache.put(
+            key, CachedResult(error=(outcome.unchecked.message, outcome.unchecked.line, outcome.unchecked.column or 1))
+        )
+    return outcome
 
 
 def check_source_file(source: SourceFile, config: Config, mode: Mode, *, write: bool) -> Outcome:
     path = source.path
     outcome = Outcome(path, source=source.text)
     try:
-        if not mode.fixing:
-            outcome.findings = check_source(source.text, path, config)
-            if not outcome.findings:
-                _raise_if_unparsable(source.text, path, config)
+        if not mode.writes and not _could_have_findings(source.text, config, path):
+            _raise_if_unparsable(source.text)
             return outcome
+        if mode.add_noqa:
+            return _add_noqa(outcome, source, config, write=write)
+        if not mode.fixing:
+            from .engine import check_source
+
+            outcome.findings = check_source(source.text, path, config)
+            return outcome
+        from .fixer import fix_source
+
         result = fix_source(source.text, path, config, unsafe=mode.unsafe_fixes)
-        if not result.fixed and not result.remaining:
-            _raise_if_unparsable(source.text, path, config)
+        if not result.fixed and not result.remaining and not _could_have_findings(source.text, config, path):
+            _raise_if_unparsable(source.text)
     except SourceError as error:
         # Python's own wording when it agrees the file is broken: what the user would see running it.
         error = python_syntax_error(source.text) or error
-        outcome.error = render_error(path, error.message, error.line, error.column)
-        return outcome
+        return outcome.fail(error.message, error.line, error.column)
     except Exception as error:  # a bug in a rule must not cost the other files their check
-        outcome.error = render_error(path, f"internal error, please report it: {type(error).__name__}: {error}")
-        return outcome
+        return outcome.fail(f"internal error, please report it: {type(error).__name__}: {error}")
     outcome.findings, outcome.fixed = result.remaining, result.fixed
     if result.source == source.text:
         return outcome
     if mode.diff:
         outcome.diff = unified_diff(source.text, result.source, path)
         return outcome
-    try:
-        data = source.encode(result.source)
-        if write:
-            write_atomic(path, data)
-        else:
-            outcome.fixed_bytes = data
-    except SourceWriteError as error:
-        outcome.error = render_error(path, str(error))
+    if not _store(outcome, source, result.source, write):
+        from .engine import check_source
+
         outcome.findings, outcome.fixed = check_source(source.text, path, config), []
         return outcome
     outcome.source = result.source
     return outcome
 
 
-def _raise_if_unparsable(source: str, path: str, config: Config) -> None:
+def _add_noqa(outcome: Outcome, source: SourceFile, config: Config, *, write: bool) -> Outcome:
+    from .add_noqa import add_noqa
+    from .engine import check_source
+
+    annotated = add_noqa(source.text, check_source(source.text, source.path, config))
+    outcome.noqa_added = annotated.added
+    if annotated.source != source.text and _store(outcome, source, annotated.source, write):
+        outcome.source = annotated.source
+    return outcome
+
+
+def _store(outcome: Outcome, source: SourceFile, text: str, write: bool) -> bool:
+    """Write the new text (or keep its bytes for stdout); False, with the error set, if it cannot be."""
+    try:
+        data = source.encode(text)
+        if write:
+            write_atomic(source.path, data)
+        else:
+            outcome.fixed_bytes = data
+    except SourceWriteError as error:
+        outcome.fail(str(error))
+        return False
+    return True
+
+
+def _could_have_findings(text: str, config: Config, path: str) -> bool:
+    return could_have_findings(text, [i for i in rule_infos() if config.enabled(i.code, i.name, path)])
+
+
+def _raise_if_unparsable(source: str) -> None:
     """A syntax error in a file the engine skipped (by a text pre-check, it never parsed it)."""
-    if could_have_findings(source, enabled_rules(config, path)):
-        return  # the engine parsed it
     if python_syntax_error(source) is not None:
+        from .engine import parse
+
         parse(source)  # report only what libcst rejects too, as the engine would
 
 
-def check_paths(paths: Sequence[str], config: Config, mode: Mode, jobs: int) -> list[Outcome]:
-    """Every file's outcome, in order; in a process pool when there are enough files."""
+def check_paths(
+    paths: Sequence[str],
+    configs: Config | Sequence[Config],
+    mode: Mode,
+    jobs: int,
+    cache: ResultCache | None = None,
+) -> list[Outcome]:
+    """Every file's outcome, in order (each file with its own config); in a process pool when
+    there are enough files."""
+    configs = [configs] * len(paths) if isinstance(configs, Config) else list(configs)
     workers = jobs or os.cpu_count() or 1
     if workers == 1 or len(paths) < PARALLEL_THRESHOLD:
-        return [check_path(path, config, mode) for path in paths]
+        return [check_path(path, config, mode, cache) for path, config in zip(paths, configs, strict=True)]
     workers = min(workers, len(paths) // (PARALLEL_THRESHOLD // 2))
     try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            chunk = max(1, len(paths) // (workers * 8))
-            return list(pool.map(check_path, paths, [config] * len(paths), [mode] * len(paths), chunksize=chunk))
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_interrupts)
+    except OSError:
+        pool = None
+    if pool is None:
+        return [check_path(path, config, mode, cache) for path, config in zip(paths, configs, strict=True)]
+    try:
+        chunk = max(1, len(paths) // (workers * 8))
+        outcomes = list(
+            pool.map(check_path, paths, configs, [mode] * len(paths), [cache] * len(paths), chunksize=chunk)
+        )
     except (OSError, BrokenProcessPool):
         # No processes to be had here (a sandbox without semaphores, say): one is enough.
-        return [check_path(path, config, mode) for path in paths]
+        pool.shutdown(wait=False, cancel_futures=True)
+        return [check_path(path, config, mode, cache) for path, config in zip(paths, configs, strict=True)]
+    except BaseException:  # Ctrl-C: stop handing out files, and do not wait for the workers' chunks
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return outcomes
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the main process, which stops the run with one line."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def check_stdin(data: bytes, stdin_filename: str | None, config: Config, mode: Mode, force_exclude: bool) -> Outcome:
@@ -137,7 +229,7 @@ def check_stdin(data: bytes, stdin_filename: str | None, config: Config, mode: M
     try:
         source = decode(data, path)
     except SourceReadError as error:
-        outcome = Outcome(path, error=render_error(path, str(error)))
+        outcome = Outcome(path).fail(str(error))
     else:
         outcome = check_source_file(source, config, mode, write=False)
     if mode.fix and outcome.fixed_bytes is None:

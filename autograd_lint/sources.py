@@ -61,9 +61,13 @@ def decode(data: bytes, path: str) -> SourceFile:
 
 def read_source(path: str | os.PathLike[str]) -> SourceFile:
     name = os.fspath(path)
+    return decode(read_bytes(name), name)
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
     try:
-        with open(name, "rb") as handle:
-            data = handle.read()
+        with open(path, "rb") as handle:
+            return handle.read()
     except IsADirectoryError:
         raise SourceReadError("is a directory, not a Python file") from None
     except FileNotFoundError:
@@ -72,7 +76,6 @@ def read_source(path: str | os.PathLike[str]) -> SourceFile:
         raise SourceReadError("permission denied") from None
     except OSError as error:
         raise SourceReadError(f"cannot read: {error.strerror or error}") from None
-    return decode(data, name)
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:

@@ -51,4 +51,5 @@ def test_catalog_is_the_public_contract():
         ("AGL011", "inplace-update-outside-no-grad"),
         ("AGL012", "volatile-flag"),
         ("AGL013", "requires-grad-typo"),
+        ("AGL900", "unused-noqa"),
     ]
