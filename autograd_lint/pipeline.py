@@ -82,7 +82,7 @@ def check_path(path: str, config: Config, mode: Mode, cache: ResultCache | None 
     except SourceReadError as error:
         return Outcome(path).fail(str(error))
     if cache is None or mode.writes:
-        return check_source_file(source, config, mode, write=mode.fix and not mode.diff)
+        return check_source_file(source, config, mode, write=(mode.fix or mode.add_noqa) and not mode.diff)
     key = cache.key(data, enabled_codes(config, path))
     hit = cache.get(key, path)
     if hit is not None:
