@@ -8,7 +8,6 @@ libcst) is imported only inside ``check``: ``--version``, ``--help``, ``rules`` 
 
 from __future__ import annotations
 
-import difflib
 import errno
 import os
 import sys
@@ -77,6 +76,8 @@ class DefaultGroup(click.Group):
 def _suggest_a_command(word: str, commands: Mapping[str, click.Command]) -> None:
     if word.startswith("-") or os.path.lexists(word) or not word.isalpha():
         return
+    import difflib
+
     close = difflib.get_close_matches(word, list(commands), n=1, cutoff=0.7)
     if close:
         hint = f"unknown command {word!r}; did you mean `{close[0]}`? (a path, if meant, does not exist)"

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import quote
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
-from .finding import Finding
 from .lines import LineIndex
 from .urls import rule_url
+
+if TYPE_CHECKING:
+    from .finding import Finding
+
+# json, pathlib and urllib are imported where used: `--version` and `--help` import this
+# module (for FORMATS and render_error) and should not pay for them.
 
 FORMATS = ("text", "json", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/autograd-lint/"
 
 
-@dataclass(frozen=True)
-class Unchecked:
+class Unchecked(NamedTuple):
     """A path that could not be checked: the parts of its one error line."""
 
     path: str
@@ -51,6 +52,8 @@ def render(
     ``unchecked`` (the paths that could not be checked) become SARIF's tool execution
     notifications; the other formats leave them to the error lines on stderr.
     """
+    import json
+
     findings = sorted(findings, key=lambda f: f.sort_key)
     sources = sources or {}
     if fmt == "text":
@@ -151,6 +154,8 @@ def _bold(text: str, color: bool) -> str:
 
 def render_statistics(findings: Sequence[Finding], fmt: str, *, unsafe_fixes: bool = False) -> str:
     """Count per code, most frequent first (``--statistics``)."""
+    import json
+
     counts = Counter(f.code for f in findings)
     names = {f.code: f.name for f in findings}
     fixable = {f.code for f in findings if is_fixable(f, unsafe_fixes)}
@@ -303,6 +308,9 @@ def _sarif_rules(findings: Sequence[Finding]) -> tuple[list[dict], dict[str, int
 
 
 def _artifact(path: str) -> dict:
+    from pathlib import Path
+    from urllib.parse import quote
+
     absolute = Path(os.path.abspath(path))
     try:
         relative = absolute.relative_to(Path.cwd())
