@@ -72,6 +72,7 @@ def info_by_code_or_name(key: str) -> RuleInfo | None:
     return None
 
 
+@cache
 def default_off_codes() -> frozenset[str]:
     return frozenset(info.code for info in rule_infos() if info.default_off)
 

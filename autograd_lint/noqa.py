@@ -150,10 +150,12 @@ class SuppressionUsage:
 
     def judgeable(self, selector: str) -> bool:
         """Is ``selector`` one of ours that this run could have used: a rule that ran, or an
-        ``AGL`` code that names no rule at all?"""
+        ``AGL`` code that names no rule at all? (The runtime monitor's ``AGL1xx`` codes are
+        not the checker's to judge.)"""
         if any(selects(selector, code, name) for code, name in self.enabled):
             return True
-        return selector.upper().startswith("AGL") and not _names_a_rule(selector)
+        upper = selector.upper()
+        return upper.startswith("AGL") and not upper.startswith("AGL1") and not _names_a_rule(selector)
 
 
 def _names_a_rule(selector: str) -> bool:

@@ -44,7 +44,7 @@ class UnusedNoqa(Rule):
     A bare `# noqa` meant for another tool (flake8, ruff) is reported when it suppresses no
     autograd-lint finding; give that tool's codes (`# noqa: E501`), which are left alone.
     Codes of rules that are switched off for the file (by `ignore` or `per-file-ignores`)
-    are not judged. Only files autograd-lint checks (those that mention torch) are reviewed,
+    are not judged, nor are the runtime monitor's (`AGL1xx`). Only files autograd-lint checks (those that mention torch) are reviewed,
     and a comment naming AGL900 itself is kept.
 
     ## Fix safety
@@ -65,6 +65,7 @@ class UnusedNoqa(Rule):
         # AGL002 did not run (only AGL900 is selected here): its code is not judged.
         "import torch\nx = torch.ones(1)  # noqa: AGL002\n",
         "import torch\nx = torch.ones(1)  # noqa: AGL900\n",
+        "import torch\nx = torch.ones(1)  # noqa: AGL101\n",
         # Inside a string it is no comment.
         'import torch\nx = "# noqa"\n',
     )
