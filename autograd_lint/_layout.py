@@ -9,28 +9,32 @@ nothing else of the checkout (tests, benchmarks, fixtures) becomes part of the p
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.machinery
-import importlib.util
+import os
 import sys
-from pathlib import Path
 
 NAME = "autograd_lint.runtime"
-_CHECKOUT = Path(__file__).resolve().parent.parent
-_FOLDER = _CHECKOUT / "runtime"
+# os.path, not pathlib, and no importlib.abc: this runs on every start, `--version` included.
+_CHECKOUT = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
+_FOLDER = os.path.join(_CHECKOUT, "runtime")
 
 
-class _RuntimeFolder(importlib.abc.MetaPathFinder):
+class _RuntimeFolder:
+    """A meta path finder (the protocol is the one method)."""
+
     def find_spec(self, fullname, path, target=None):
         if fullname != NAME:
             return None
+        import importlib.util
+
         return importlib.util.spec_from_file_location(
-            NAME, _FOLDER / "__init__.py", submodule_search_locations=[str(_FOLDER)]
+            NAME, os.path.join(_FOLDER, "__init__.py"), submodule_search_locations=[_FOLDER]
         )
 
 
 def expose_runtime_folder() -> None:
-    in_checkout = (_FOLDER / "__init__.py").is_file() and (_CHECKOUT / "pyproject.toml").is_file()
+    in_checkout = os.path.isfile(os.path.join(_FOLDER, "__init__.py")) and os.path.isfile(
+        os.path.join(_CHECKOUT, "pyproject.toml")
+    )
     if not in_checkout or any(isinstance(f, _RuntimeFolder) for f in sys.meta_path):
         return
     # Last, so an editable install's own mapping (or an installed package) answers first.

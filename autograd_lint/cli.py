@@ -1,58 +1,106 @@
-"""The ``autograd-lint`` commands: options in, a config and a file list built, the pipeline called, reports out.
+"""The ``autograd-lint`` commands: options in, a ``CheckRequest`` out to ``checking.py``.
 
 Exit codes are a contract (see ``EXIT_CODES``); everything that goes wrong with one file
-is one line on stderr, and the other files are still checked.
+is one line on stderr, and the other files are still checked. The checker itself (and so
+libcst) is imported only inside ``check``: ``--version``, ``--help``, ``rules`` and
+``explain`` stay quick.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
 from . import __version__
-from .config import ConfigError, Overrides, resolve_config, split_selectors
-from .doc_sections import CHECK_SECTIONS, RULE_SECTIONS
-from .files import discover
-from .finding import Finding
-from .formatters import FORMATS, render, render_error, render_statistics
-from .pipeline import PARALLEL_THRESHOLD, Mode, Outcome, check_paths, check_stdin
-from .registry import all_rules, rule_by_code_or_name
-from .reporting import emit_report
+from .formatters import FORMATS, render_error
 from .runtime_cli import demo, run
 
 EXIT_CODES = """\b
 Exit codes:
-  0  no problems found (after --fix: none remain; with --diff: nothing to fix)
-  1  problems found (after --fix: some remain; with --diff: something to fix)
+  0  no problems found (after --fix: none remain; with --diff: nothing to fix;
+     with --exit-zero: whatever was found)
+  1  problems found (after --fix: some remain; with --diff: something to fix;
+     with --exit-non-zero-on-fix: something was fixed)
   2  something could not be checked: a syntax error, an unreadable file,
-     a bad option or a bad [tool.autograd-lint] config; the other files
-     are still checked and reported"""
-
-STDIN = "-"
-
-
-class DefaultGroup(click.Group):
-    """A group whose first argument, when it names no subcommand, goes to ``check``."""
-
-    default_command = "check"
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        own_options = {*ctx.help_option_names, "--version"}
-        if args and args[0] not in self.commands and args[0] not in own_options:
-            args = [self.default_command, *args]
-        return super().parse_args(ctx, args)
-
+     a bad option or a bad config file; the other files are still checked
+     and reported
+  130  interrupted (Ctrl-C)"""
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+class DefaultGroup(click.Group):
+    """A group whose first argument, when it names no subcommand, goes to ``check``; a mistyped
+    subcommand gets a suggestion instead of a "no such file". It also turns Ctrl-C and a report
+    that cannot be written into one line each."""
+
+    default_command = "check"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        own_options = {*ctx.help_option_names, "--version", "-V"}
+        if args and args[0] not in self.commands and args[0] not in own_options:
+            _suggest_a_command(args[0], self.commands)
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            _interrupted()
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                # Flushed here, so a full disk or a closed stdout is an error we can word.
+                if sys.stdout is not None:
+                    sys.stdout.flush()
+        except KeyboardInterrupt:
+            _interrupted()
+        except OSError as error:
+            if error.errno == errno.EPIPE:  # `| head`: the reader has what it wanted
+                _detach_stdout()
+                sys.exit(1)
+            _detach_stdout()
+            click.echo(render_error("autograd-lint", f"cannot write the output: {error.strerror or error}"), err=True)
+            sys.exit(2)
+
+
+def _suggest_a_command(word: str, commands: Mapping[str, click.Command]) -> None:
+    if word.startswith("-") or os.path.lexists(word) or not word.isalpha():
+        return
+    import difflib
+
+    close = difflib.get_close_matches(word, list(commands), n=1, cutoff=0.7)
+    if close:
+        hint = f"unknown command {word!r}; did you mean `{close[0]}`? (a path, if meant, does not exist)"
+        click.echo(render_error("autograd-lint", hint), err=True)
+        sys.exit(2)
+
+
+def _interrupted() -> None:
+    click.echo("autograd-lint: interrupted", err=True)
+    sys.exit(130)
+
+
+def _detach_stdout() -> None:
+    """Point stdout at /dev/null, so Python's own flush at exit does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
 @click.group(cls=DefaultGroup, context_settings=CONTEXT, epilog=EXIT_CODES)
-@click.version_option(__version__, prog_name="autograd-lint")
+@click.version_option(__version__, "-V", "--version", prog_name="autograd-lint")
 def main() -> None:
     """Finds the PyTorch autograd mistakes that raise no error.
 
@@ -79,7 +127,20 @@ def _codes_option(flag: str, help: str):
 )
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff and write nothing.")
 @click.option("--show-fixes", is_flag=True, help="Say what each fix does (with --fix: list what was fixed).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True, help="Report format.")
+@click.option(
+    "--add-noqa", is_flag=True, help="Add a `# noqa: CODE` where each problem is reported (existing ones merged)."
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems are found (2 still means not checked).")
+@click.option("--exit-non-zero-on-fix", is_flag=True, help="Exit 1 when --fix fixed something, even if none remain.")
+@click.option(
+    "--format",
+    "--output-format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Report format.",
+)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Write the report to this file.")
 @click.option("--statistics", is_flag=True, help="Count the problems per rule instead of listing them.")
 @_codes_option("--select", "Run only these rules (replaces the config's select and ignore).")
@@ -99,143 +160,87 @@ def _codes_option(flag: str, help: str):
     type=click.IntRange(min=0),
     default=0,
     show_default=True,
-    help=f"Worker processes; 0 picks one per CPU, serially below {PARALLEL_THRESHOLD} files.",
+    help="Worker processes; 0 picks one per CPU (a few files are checked in one process).",
 )
 @click.option(
     "--config",
-    "config_file",
-    type=click.Path(dir_okay=False),
-    help="Read settings from this TOML file instead of the nearest pyproject.toml.",
+    "config_options",
+    metavar="FILE|KEY=VALUE",
+    multiple=True,
+    help="A TOML file to use instead of searching for config files, or a setting "
+    "(`--config 'ignore = [\"AGL008\"]'`) applied over every file's config. Repeatable.",
+)
+@click.option("--isolated", is_flag=True, help="Ignore all config files.")
+@click.option("--no-cache", is_flag=True, help="Check every file afresh and keep no results.")
+@click.option(
+    "--cache-dir",
+    metavar="DIR",
+    help="Keep results here (default: $AUTOGRAD_LINT_CACHE_DIR, else .autograd_lint_cache at the project root).",
 )
 @click.option(
-    "--no-color", is_flag=True, help="No colour (colour is used only on a terminal, and never with NO_COLOR set)."
+    "--color",
+    type=click.Choice(("auto", "always", "never")),
+    default="auto",
+    show_default=True,
+    help="Colour: auto uses it on a terminal, unless NO_COLOR is set; FORCE_COLOR turns auto on.",
 )
+@click.option("--no-color", is_flag=True, help="Same as --color never.")
 @click.option("-q", "--quiet", is_flag=True, help="Print the problems and nothing else.")
 def check(paths: tuple[str, ...], **options: Any) -> None:
     """Check PATHs (files and folders; '-' reads stdin; default '.')."""
-    paths = paths or (".",)
-    mode = Mode(fix=options["fix"], unsafe_fixes=options["unsafe_fixes"], diff=options["diff"])
+    from .checking import CheckRequest, ReportOptions, fail, run_check
+    from .config import ConfigError, Overrides, split_selectors
+    from .pipeline import Mode
+    from .resolver import split_config_options
+
+    try:
+        config_file, config_settings = split_config_options(options["config_options"])
+    except ConfigError as error:
+        fail(str(error))
     overrides = Overrides(
-        config_file=options["config_file"],
+        config_file=config_file,
+        config_settings=config_settings,
+        isolated=options["isolated"],
         **{
             key: split_selectors(options[key])
             for key in ("select", "ignore", "extend_select", "exclude", "extend_exclude")
         },
     )
-    stdin_filename, force_exclude = options["stdin_filename"], options["force_exclude"]
-    try:
-        config = resolve_config(
-            overrides, [p for p in paths if p != STDIN] + ([stdin_filename] if stdin_filename else [])
-        )
-    except ConfigError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(2)
-    report_options = ReportOptions(
-        fmt=options["fmt"],
-        output=options["output"],
-        statistics=options["statistics"],
-        show_fixes=options["show_fixes"],
-        quiet=options["quiet"],
-        color=_use_color(options["no_color"], options["output"]),
+    request = CheckRequest(
+        paths=paths or (".",),
+        mode=Mode(
+            fix=options["fix"], unsafe_fixes=options["unsafe_fixes"], diff=options["diff"], add_noqa=options["add_noqa"]
+        ),
+        overrides=overrides,
+        report=ReportOptions(
+            fmt=options["fmt"],
+            output=options["output"],
+            statistics=options["statistics"],
+            show_fixes=options["show_fixes"],
+            quiet=options["quiet"],
+            color=use_color("never" if options["no_color"] else options["color"], options["output"]),
+        ),
+        jobs=options["jobs"],
+        force_exclude=options["force_exclude"],
+        stdin_filename=options["stdin_filename"],
+        exit_zero=options["exit_zero"],
+        exit_non_zero_on_fix=options["exit_non_zero_on_fix"],
+        cache=not options["no_cache"],
+        cache_dir=options["cache_dir"],
     )
-
-    discovery = discover([p for p in paths if p != STDIN], config, force_exclude=force_exclude)
-    errors = [render_error(e.path, e.message) for e in discovery.errors]
-    if not discovery.files and not discovery.errors and STDIN not in paths and not report_options.quiet:
-        click.echo("warning: no Python files found", err=True)
-    outcomes = check_paths(discovery.files, config, mode, options["jobs"])
-    stdin_outcome = None
-    if STDIN in paths:
-        stdin_outcome = check_stdin(sys.stdin.buffer.read(), stdin_filename, config, mode, force_exclude)
-        outcomes.append(stdin_outcome)
-    errors.extend(o.error for o in outcomes if o.error)
-    for line in errors:
-        click.echo(line, err=True)
-
-    fixed_bytes = stdin_outcome.fixed_bytes if stdin_outcome is not None and mode.fix and not mode.diff else None
-    if fixed_bytes is not None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(fixed_bytes)
-        sys.stdout.buffer.flush()
-
-    fixed = [f for o in outcomes for f in o.fixed]
-    if mode.diff:
-        patch = "".join(o.diff for o in outcomes)
-        emit_report(patch, report_options.output, color=False)
-        if not report_options.quiet:
-            click.echo(f"Would fix {_count(len(fixed))}.", err=True)
-        sys.exit(2 if errors else 1 if patch else 0)
-
-    findings = [f for o in outcomes for f in o.findings]
-    report = _report(findings, fixed, outcomes, mode, report_options, len(errors))
-    # With the fixed source on stdout the report goes to stderr, as ruff does.
-    emit_report(report, report_options.output, color=report_options.color, err=fixed_bytes is not None)
-    sys.exit(2 if errors else 1 if findings else 0)
+    sys.exit(run_check(request))
 
 
-@dataclass(frozen=True)
-class ReportOptions:
-    fmt: str = "text"
-    output: str | None = None
-    statistics: bool = False
-    show_fixes: bool = False
-    quiet: bool = False
-    color: bool = False
-
-
-def _report(
-    findings: list[Finding],
-    fixed: list[Finding],
-    outcomes: list[Outcome],
-    mode: Mode,
-    options: ReportOptions,
-    errors: int,
-) -> str:
-    if options.statistics:
-        return render_statistics(findings, options.fmt, unsafe_fixes=mode.unsafe_fixes)
-    sources = {o.path: o.source for o in outcomes if o.source is not None}
-    report = render(
-        findings,
-        options.fmt,
-        color=options.color,
-        sources=sources,
-        unsafe_fixes=mode.unsafe_fixes,
-        show_fixes=options.show_fixes and not mode.fix,
-        summary=not options.quiet,
-        fixed=len(fixed) if mode.fix else None,
-    )
-    if options.fmt == "text" and not options.quiet:
-        if mode.fix and options.show_fixes and fixed:
-            report = _fixed_listing(fixed) + report
-        if errors:
-            report += f"{errors} {'path' if errors == 1 else 'paths'} could not be checked.\n"
-        elif not findings and not fixed:
-            report += "All checks passed!\n"
-    return report
-
-
-def _fixed_listing(fixed: Sequence[Finding]) -> str:
-    lines = [f"Fixed {_count(len(fixed))}:"]
-    by_path: dict[str, list[Finding]] = {}
-    for finding in fixed:
-        by_path.setdefault(finding.path, []).append(finding)
-    for path, items in by_path.items():
-        lines.append(f"- {path}:")
-        counts: dict[tuple[str, str], int] = {}
-        for finding in items:
-            counts[(finding.code, finding.name)] = counts.get((finding.code, finding.name), 0) + 1
-        lines.extend(f"    {n} x {code} ({name})" for (code, name), n in sorted(counts.items()))
-    return "".join(line + "\n" for line in lines)
-
-
-def _count(n: int) -> str:
-    return f"{n} problem" + ("" if n == 1 else "s")
-
-
-def _use_color(no_color: bool, output: str | None) -> bool:
-    if no_color or output or os.environ.get("NO_COLOR"):
+def use_color(choice: str, output: str | None) -> bool:
+    """``always``/``never`` as said; ``auto``: never into a file, never with NO_COLOR, always
+    with FORCE_COLOR, else on a terminal."""
+    if choice != "auto":
+        return choice == "always"
+    if output or os.environ.get("NO_COLOR"):
         return False
-    return sys.stdout.isatty()
+    if os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
+        return True
+    return sys.stdout is not None and sys.stdout.isatty()
 
 
 # --- rules and explain ----------------------------------------------------------------------------
@@ -247,13 +252,22 @@ def rules(fmt: str) -> None:
     """List the rules: code, name, whether --fix can repair it, and what it flags; then the runtime checks."""
     from autograd_lint.runtime.catalog import all_checks  # torch-free
 
-    catalog = all_rules()
+    from .catalog import rule_infos
+
+    catalog = rule_infos()
     runtime_checks = all_checks()
     if fmt == "json":
         import json
 
         rows: list[dict[str, object]] = [
-            {"code": r.code, "name": r.name, "fix": r.fix_label() or None, "summary": r.summary()} for r in catalog
+            {
+                "code": r.code,
+                "name": r.name,
+                "fix": r.fix_label() or None,
+                "summary": r.summary(),
+                "default": not r.default_off,
+            }
+            for r in catalog
         ]
         rows += [
             {"code": c.code, "name": c.name, "fix": None, "summary": c.summary(), "runtime": True}
@@ -264,7 +278,8 @@ def rules(fmt: str) -> None:
     width = max((len(r.name) for r in [*catalog, *runtime_checks]), default=0)
     for rule in catalog:
         fixable = f"{rule.fix_label()} fix" if rule.fix_safety else "no fix"
-        click.echo(f"{rule.code}  {rule.name:<{width}}  {fixable:<10}  {rule.summary()}")
+        off = " (off by default)" if rule.default_off else ""
+        click.echo(f"{rule.code}  {rule.name:<{width}}  {fixable:<10}  {rule.summary()}{off}")
     for check in runtime_checks:
         click.echo(f"{check.code}  {check.name:<{width}}  {'runtime':<10}  {check.summary()}")
 
@@ -273,44 +288,13 @@ def rules(fmt: str) -> None:
 @click.argument("rule")
 def explain(rule: str) -> None:
     """Print the documentation of RULE (a code like AGL003 or a name like deprecated-variable), or of a runtime check."""
-    from autograd_lint.runtime.catalog import REGISTRY, all_checks  # torch-free
+    from .catalog import explain_page
 
-    all_checks()
-    found = rule_by_code_or_name(rule)
-    runtime_check = REGISTRY.find(rule)
-    if found is None and runtime_check is not None:
-        found = rule_by_code_or_name(runtime_check.code)
-    if found is None and runtime_check is None:
+    page = explain_page(rule)
+    if page is None:
         click.echo(render_error("autograd-lint", f"unknown rule {rule!r} (see 'autograd-lint rules')"), err=True)
         sys.exit(2)
-    out: list[str] = []
-    if found is not None:
-        docs = found.docs()
-        fix = {
-            "safe": "safe (autograd-lint --fix)",
-            "unsafe": "unsafe (autograd-lint --fix --unsafe-fixes)",
-            "safe/unsafe": "safe or unsafe by shape (see Fix safety)",
-        }.get(found.fix_label(), "none")
-        out = [f"# {found.code} {found.name}", "", f"Fix: {fix}", ""]
-        ordered = [s for s in RULE_SECTIONS if s in docs] + [s for s in docs if s not in RULE_SECTIONS]
-        for section in ordered:
-            out.extend([f"## {section}", docs[section].strip("\n"), ""])
-    if runtime_check is not None:
-        runtime_docs = runtime_check.docs()
-        if found is None:
-            out = [
-                f"# {runtime_check.code} {runtime_check.name}",
-                "",
-                "Runtime check (autograd_lint.runtime.watch, autograd-lint run)",
-                "",
-            ]
-            level = "##"
-        else:
-            out += ["## At run time", f"`autograd_lint.runtime.watch` reports it as `{runtime_check.name}`.", ""]
-            level = "###"
-        for section in CHECK_SECTIONS:
-            out.extend([f"{level} {section}", runtime_docs[section].strip("\n"), ""])
-    click.echo("\n".join(out).rstrip("\n"))
+    click.echo(page, nl=False)
 
 
 @main.command(context_settings=CONTEXT)

@@ -14,13 +14,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .parsing import DEFAULT_MAX_FILE_SIZE
-from .registry import all_rules
+from .catalog import default_off_codes, rule_infos
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+# A 5 MB file costs about a minute of CPU and 1.5 GB to check, in every worker that meets
+# one (benchmarks/parse_cost.py); the biggest hand-written modules in torch and the stdlib
+# are 0.7 to 1.3 MB. Beyond 5 MB it is generated code, and it would hold up the whole run.
+DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
 
 DEFAULT_EXCLUDE = (
     ".git",
@@ -41,6 +45,7 @@ DEFAULT_EXCLUDE = (
     ".mypy_cache",
     ".pytest_cache",
     ".ruff_cache",
+    ".autograd_lint_cache",
 )
 
 
@@ -69,8 +74,12 @@ class Config:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
     def enabled(self, code: str, name: str, path: str | None = None) -> bool:
-        """Is the rule ``code``/``name`` on for ``path``? The longest matching prefix wins."""
-        chosen = _best_match(code, name, self.select + self.extend_select)
+        """Is the rule ``code``/``name`` on for ``path``? The longest matching prefix wins; a rule
+        that is off by default (AGL900) needs its exact code or name."""
+        selectors = self.select + self.extend_select
+        if code in default_off_codes():
+            selectors = tuple(s for s in selectors if s == name or s.upper() == code)
+        chosen = _best_match(code, name, selectors)
         dropped = _best_match(code, name, self.ignore + self._ignored_for(path))
         if chosen < 0:
             return False
@@ -122,49 +131,114 @@ def _path_matches(relative: str, pattern: str) -> bool:
     )
 
 
-def find_pyproject(start: Path) -> Path | None:
-    """The nearest ``pyproject.toml`` at or above ``start`` that has our table."""
-    start = start.resolve()
-    folder = start if start.is_dir() else start.parent
-    for candidate in (folder, *folder.parents):
-        pyproject = candidate / "pyproject.toml"
-        if pyproject.is_file():
-            try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-                raise ConfigError(f"{pyproject}: cannot read config: {error}") from None
-            if "autograd-lint" in data.get("tool", {}):
-                return pyproject
-    return None
-
-
-KNOWN_KEYS = {"select", "ignore", "extend-select", "per-file-ignores", "exclude", "extend-exclude", "max-file-size"}
+KNOWN_KEYS = {
+    "select",
+    "ignore",
+    "extend-select",
+    "per-file-ignores",
+    "exclude",
+    "extend-exclude",
+    "extend",
+    "max-file-size",
+}
 
 
 def config_from_table(table: Mapping[str, Any], root: Path | None, source: str) -> Config:
+    return merge_table(Config(), table, root, source)
+
+
+def merge_table(base: Config, table: Mapping[str, Any], root: Path | None, source: str) -> Config:
+    """``base`` with a table's settings on top (an ``extend``-ed file's, or ``--config``'s).
+
+    As in ruff: a ``select`` starts the rule selection afresh, ``ignore`` and ``extend-select``
+    add to what ``base`` had; ``exclude`` replaces, ``extend-exclude`` adds; per-file ignores
+    merge, the table's patterns winning. Selectors are checked here, so a typo is reported
+    with the file it is in.
+    """
     unknown = sorted(set(table) - KNOWN_KEYS)
     if unknown:
-        raise ConfigError(f"{source}: unknown key [tool.autograd-lint] {unknown[0]!r}")
+        table_name = "[tool.autograd-lint] " if source.endswith("pyproject.toml") else ""
+        raise ConfigError(f"{source}: unknown key {table_name}{unknown[0]!r}")
+    codes = {
+        key: check_selectors(_codes(table[key], key), source)
+        for key in ("select", "ignore", "extend-select")
+        if key in table
+    }
     changes: dict[str, Any] = {"root": root}
-    for key in ("select", "ignore", "extend-select"):
-        if key in table:
-            changes[key.replace("-", "_")] = _codes(table[key], key)
-    for key in ("exclude", "extend-exclude"):
-        if key in table:
-            changes[key.replace("-", "_")] = _codes(table[key], key)
+    if "select" in codes:
+        changes.update(
+            select=codes["select"], ignore=codes.get("ignore", ()), extend_select=codes.get("extend-select", ())
+        )
+    else:
+        changes.update(
+            ignore=base.ignore + codes.get("ignore", ()),
+            extend_select=base.extend_select + codes.get("extend-select", ()),
+        )
     if "max-file-size" in table:
         size = table["max-file-size"]
         if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
             raise ConfigError(f"{source}: 'max-file-size' must be a positive number of bytes")
         changes["max_file_size"] = size
+    if "exclude" in table:
+        changes["exclude"] = _codes(table["exclude"], "exclude")
+    if "extend-exclude" in table:
+        changes["extend_exclude"] = base.extend_exclude + _codes(table["extend-exclude"], "extend-exclude")
     if "per-file-ignores" in table:
         raw = table["per-file-ignores"]
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{source}: 'per-file-ignores' must be a table of pattern = [codes]")
-        changes["per_file_ignores"] = {
-            str(pattern): _codes(codes, "per-file-ignores") for pattern, codes in raw.items()
+        added = {
+            str(pattern): check_selectors(_codes(codes, "per-file-ignores"), source) for pattern, codes in raw.items()
         }
-    return Config().with_overrides(**changes)
+        changes["per_file_ignores"] = {**base.per_file_ignores, **added}
+    return base.with_overrides(**changes)
+
+
+# --- the files ----------------------------------------------------------------------------
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read config: {error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: cannot read config: {error}") from None
+
+
+def settings_table(path: Path, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """Our settings in a config file: ``[tool.autograd-lint]`` of a ``pyproject.toml`` (``None``
+    when it has none), or the whole of a file of our own."""
+    if path.name == "pyproject.toml" or "tool" in data:
+        tool = data.get("tool", {})
+        table = tool.get("autograd-lint") if isinstance(tool, dict) else None
+        if table is None:
+            return None
+    else:
+        table = dict(data)
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.autograd-lint] must be a table")
+    return table
+
+
+def read_config_file(path: Path, chain: tuple[Path, ...] = ()) -> Config:
+    """One config file, with the files it ``extend``s (relative to it) underneath."""
+    table = settings_table(path, read_toml(path)) or {}
+    base = Config()
+    if "extend" in table:
+        if not isinstance(table["extend"], str):
+            raise ConfigError(f"{path}: 'extend' must be the path of a config file")
+        target = Path(os.path.abspath(path.parent / table["extend"]))
+        seen = (*chain, Path(os.path.abspath(path)))
+        if target in seen:
+            cycle = " -> ".join(str(p) for p in (*seen[seen.index(target) :], target))
+            raise ConfigError(f"{path}: 'extend' makes a cycle: {cycle}")
+        if not target.is_file():
+            raise ConfigError(f"{path}: 'extend': no such config file {table['extend']!r}")
+        base = read_config_file(target, seen)
+    return merge_table(base, table, root=Path(os.path.abspath(path.parent)), source=str(path))
 
 
 # --- from files and options to one Config --------------------------------------------------
@@ -172,7 +246,11 @@ def config_from_table(table: Mapping[str, Any], root: Path | None, source: str) 
 
 @dataclass(frozen=True)
 class Overrides:
-    """What the command line says about settings; empty tuples leave the config's own."""
+    """What the command line says about settings; empty tuples leave the config's own.
+
+    ``config_file`` is ``--config FILE`` (it replaces the search for config files),
+    ``config_settings`` the ``--config KEY=VALUE`` fragments, applied over every file's config.
+    """
 
     config_file: str | None = None
     select: tuple[str, ...] = ()
@@ -180,54 +258,32 @@ class Overrides:
     extend_select: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     extend_exclude: tuple[str, ...] = ()
+    config_settings: tuple[str, ...] = ()
+    isolated: bool = False
+
+    def apply(self, config: Config) -> Config:
+        """The command line's selectors and excludes over a config (they win)."""
+        changes: dict[str, Any] = {}
+        if self.select:
+            changes.update(select=check_selectors(self.select, "--select"), ignore=(), extend_select=())
+        if self.ignore:
+            changes["ignore"] = changes.get("ignore", config.ignore) + check_selectors(self.ignore, "--ignore")
+        if self.extend_select:
+            extra = check_selectors(self.extend_select, "--extend-select")
+            changes["extend_select"] = changes.get("extend_select", config.extend_select) + extra
+        if self.exclude:
+            changes["exclude"] = self.exclude
+        if self.extend_exclude:
+            changes["extend_exclude"] = config.extend_exclude + self.extend_exclude
+        return replace(config, **changes)
 
 
 def resolve_config(overrides: Overrides, anchors: Sequence[str]) -> Config:
-    """The config for a run: ``--config`` or the nearest ``pyproject.toml`` with our table (from
-    the common parent of ``anchors``), then the command line's overrides. Raises ``ConfigError``."""
-    if overrides.config_file:
-        config = read_config_file(Path(overrides.config_file))
-    else:
-        pyproject = find_pyproject(common_parent(anchors))
-        config = read_config_file(pyproject) if pyproject else Config(root=Path.cwd())
-    check_selectors(config.select + config.ignore + config.extend_select, "the config")
-    for codes in config.per_file_ignores.values():
-        check_selectors(codes, "per-file-ignores")
-    changes: dict[str, Any] = {}
-    if overrides.select:
-        changes.update(select=check_selectors(overrides.select, "--select"), ignore=(), extend_select=())
-    if overrides.ignore:
-        changes["ignore"] = changes.get("ignore", config.ignore) + check_selectors(overrides.ignore, "--ignore")
-    if overrides.extend_select:
-        extra = check_selectors(overrides.extend_select, "--extend-select")
-        changes["extend_select"] = changes.get("extend_select", config.extend_select) + extra
-    if overrides.exclude:
-        changes["exclude"] = overrides.exclude
-    if overrides.extend_exclude:
-        changes["extend_exclude"] = config.extend_exclude + overrides.extend_exclude
-    return replace(config, **changes)
+    """The config for the common parent of ``anchors`` (for one document, say: its own).
+    Raises ``ConfigError``."""
+    from .resolver import ConfigResolver
 
-
-def read_config_file(path: Path) -> Config:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read config: {error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    if path.name == "pyproject.toml" or "tool" in data:
-        table = data.get("tool", {}).get("autograd-lint", {})
-    else:
-        table = data  # a file of its own, holding just our settings
-    if not isinstance(table, dict):
-        raise ConfigError(f"{path}: [tool.autograd-lint] must be a table")
-    try:
-        return config_from_table(table, root=path.resolve().parent, source=str(path))
-    except ConfigError as error:
-        message = str(error)
-        raise ConfigError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+    return ConfigResolver(overrides).config_for(common_parent(anchors))
 
 
 def common_parent(paths: Sequence[str]) -> Path:
@@ -249,8 +305,8 @@ def split_selectors(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def check_selectors(selectors: Sequence[str], where: str) -> tuple[str, ...]:
-    codes = [rule.code for rule in all_rules()]
-    names = {rule.name for rule in all_rules()}
+    codes = [rule.code for rule in rule_infos()]
+    names = {rule.name for rule in rule_infos()}
     for selector in selectors:
         known = (
             selector == "ALL"

@@ -12,37 +12,27 @@ from collections.abc import Callable, Sequence
 import libcst as cst
 
 from . import noqa
+from .catalog import could_have_findings
 from .collect import FactsWalk, Visit, collect_top_level_imports, is_own_autograd_class
 from .config import Config
 from .context import FileContext
 from .finding import Finding
-from .fixes import FixResolver
+from .fixes import FixResolver, TextRange
 from .imports import ImportTable
+from .lines import LineIndex
 from .parsing import DEFAULT_MAX_FILE_SIZE, ParseError, parse_module, run_deep
-from .positions import LineIndex, node_ranges
+from .positions import node_ranges
 from .registry import all_rules
-from .rule import Rule
+from .rule import Report, Rule
 from .semantics import TorchSemantics
+from .syntax_errors import SourceError
 from .tree import SyntaxTree
 
-
-class SourceError(Exception):
-    """The source cannot be checked (a syntax error); line and column are 1-based."""
-
-    def __init__(self, message: str, line: int = 1, column: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.line = line
-        self.column = column
+__all__ = ["SourceError", "check_source", "could_have_findings", "enabled_rules", "parse", "run_rules"]
 
 
 def enabled_rules(config: Config, path: str | None) -> list[type[Rule]]:
     return [rule for rule in all_rules() if config.enabled(rule.code, rule.name, path)]
-
-
-def could_have_findings(source: str, rules: Sequence[type[Rule]]) -> bool:
-    """A text pre-check: every finding needs torch imported and one of a rule's words."""
-    return "torch" in source and bool(triggered_rules(source, rules))
 
 
 def triggered_rules(source: str, rules: Sequence[type[Rule]]) -> list[type[Rule]]:
@@ -103,8 +93,6 @@ def run_rules(
             handler(node)
     for rule in rules:
         rule.finish()
-    if not any(rule.reports for rule in rules):
-        return []
     return to_findings(context, rules, honor_noqa)
 
 
@@ -162,29 +150,74 @@ def _handlers(rules: Sequence[Rule]) -> tuple[dict[type, list[Handler]], dict[ty
 
 
 def to_findings(context: FileContext, rules: Sequence[Rule], honor_noqa: bool = True) -> list[Finding]:
-    ranges = node_ranges(context.module)
-    lines = LineIndex(context.source)
-    resolver = FixResolver(context.module, context.source, ranges, lines)
-    silenced = noqa.suppressions(context.source) if honor_noqa else {}
+    """The rules' reports as findings: positioned, suppressed by ``noqa``, fixes resolved.
+
+    The rules that review the suppressions run last, once it is known which ``noqa`` comments
+    suppressed something; their own reports are not suppressed again.
+    """
+    directives = noqa.directives(context.source) if honor_noqa else []
+    if not directives and not any(rule.reports for rule in rules):
+        return []
+    enabled = [(rule.code, rule.name) for rule in rules]
+    usage = noqa.SuppressionUsage(directives, enabled, noqa.comment_lines(context.source) if directives else {})
+    positions = _Positions(context)
     findings: dict[tuple[str, int, int, str], Finding] = {}
     for rule in rules:
         for report in rule.reports:
-            start, end = ranges[report.node]
-            line, column = lines.position(start)
-            end_line, end_column = lines.position(end)
-            statement_line = lines.position(ranges[context.tree.statement_of(report.node)][0])[0]
-            if noqa.suppressed(silenced, rule.code, rule.name, line, statement_line):
-                continue
-            finding = Finding(
-                code=rule.code,
-                name=rule.name,
-                message=report.message,
-                path=context.path,
-                line=line,
-                column=column,
-                end_line=end_line,
-                end_column=end_column,
-                fix=resolver.resolve(report.fix) if report.fix else None,
-            )
-            findings.setdefault((finding.code, line, column, report.message), finding)
+            finding = positions.finding(rule, report)
+            statement_line = positions.statement_line(report.node)
+            if not usage.suppresses(rule.code, rule.name, finding.line, statement_line):
+                findings.setdefault((finding.code, finding.line, finding.column, report.message), finding)
+    for rule in rules:
+        already = len(rule.reports)
+        rule.review_suppressions(usage)
+        for report in rule.reports[already:]:
+            finding = positions.finding(rule, report)
+            findings.setdefault((finding.code, finding.line, finding.column, report.message), finding)
     return sorted(findings.values(), key=lambda f: f.sort_key)
+
+
+class _Positions:
+    """Offsets, lines and fixes for one file's reports; the node ranges only when a report
+    is about a node (a file whose only report is about a comment needs no code generation)."""
+
+    def __init__(self, context: FileContext) -> None:
+        self.context = context
+        self.lines = LineIndex(context.source)
+        self._ranges: dict[cst.CSTNode, tuple[int, int]] | None = None
+        self._resolver: FixResolver | None = None
+
+    @property
+    def ranges(self) -> dict[cst.CSTNode, tuple[int, int]]:
+        if self._ranges is None:
+            self._ranges = node_ranges(self.context.module)
+        return self._ranges
+
+    def extent(self, node: cst.CSTNode | TextRange) -> tuple[int, int]:
+        return (node.start, node.end) if isinstance(node, TextRange) else self.ranges[node]
+
+    def statement_line(self, node: cst.CSTNode | TextRange) -> int:
+        if isinstance(node, TextRange):
+            return self.lines.position(node.start)[0]
+        return self.lines.position(self.ranges[self.context.tree.statement_of(node)][0])[0]
+
+    def finding(self, rule: Rule, report: Report) -> Finding:
+        start, end = self.extent(report.node)
+        line, column = self.lines.position(start)
+        end_line, end_column = self.lines.position(end)
+        fix = None
+        if report.fix is not None:
+            if self._resolver is None:
+                self._resolver = FixResolver(self.context.module, self.context.source, self.ranges, self.lines)
+            fix = self._resolver.resolve(report.fix)
+        return Finding(
+            code=rule.code,
+            name=rule.name,
+            message=report.message,
+            path=self.context.path,
+            line=line,
+            column=column,
+            end_line=end_line,
+            end_column=end_column,
+            fix=fix,
+        )

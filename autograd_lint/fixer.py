@@ -9,14 +9,15 @@ unparsable code behind.
 
 from __future__ import annotations
 
-import ast
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .config import Config
 from .engine import SourceError, check_source, parse
 from .finding import Edit, Finding, Fix
+from .syntax_errors import python_syntax_error
+
+__all__ = ["FixResult", "apply_fixes", "apply_round", "choose_fixes", "fix_source", "python_syntax_error"]
 
 MAX_ROUNDS = 10
 
@@ -137,16 +138,3 @@ def _parses(source: str, python_accepts_original: bool) -> bool:
 
 def _python_parses(source: str) -> bool:
     return python_syntax_error(source) is None
-
-
-def python_syntax_error(source: str) -> SourceError | None:
-    """Python's own complaint about ``source`` (it words them better than libcst), if any."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escape sequences and the like
-            ast.parse(source)
-    except SyntaxError as error:
-        return SourceError(f"syntax error: {error.msg}", error.lineno or 1, error.offset or 1)
-    except (ValueError, RecursionError, MemoryError) as error:
-        return SourceError(f"cannot parse: {type(error).__name__}")
-    return None

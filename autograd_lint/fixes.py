@@ -17,8 +17,17 @@ from .positions import LineIndex
 
 
 @dataclass(frozen=True)
+class TextRange:
+    """Character offsets ``[start, end)`` into the source, for what has no node of its own:
+    a comment, or a part of one."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Replace:
-    node: cst.CSTNode
+    node: cst.CSTNode | TextRange
     code: str
 
 
@@ -80,6 +89,8 @@ class FixResolver:
 
     def _edit(self, edit: PendingEdit) -> Edit | None:
         if isinstance(edit, Replace):
+            if isinstance(edit.node, TextRange):
+                return Edit(edit.node.start, edit.node.end, edit.code)
             start, end = self.ranges[edit.node]
             return Edit(start, end, edit.code)
         source, lines, newline = self.source, self.lines, self.module.default_newline

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-from urllib.parse import quote
+from typing import TYPE_CHECKING, NamedTuple
 
 import click
 
-from .finding import Finding
-from .positions import LineIndex
+from .lines import LineIndex
+from .urls import rule_url
+
+if TYPE_CHECKING:
+    from .finding import Finding
+
+# json, pathlib and urllib are imported where used: `--version` and `--help` import this
+# module (for FORMATS and render_error) and should not pay for them.
 
 FORMATS = ("text", "json", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/autograd-lint/"
+
+
+class Unchecked(NamedTuple):
+    """A path that could not be checked: the parts of its one error line."""
+
+    path: str
+    message: str
+    line: int | None = None
+    column: int | None = None
 
 
 def render(
@@ -29,13 +42,18 @@ def render(
     show_fixes: bool = False,
     summary: bool = True,
     fixed: int | None = None,
+    unchecked: Sequence[Unchecked] = (),
 ) -> str:
     """The report for ``findings`` in format ``fmt``.
 
     ``sources`` (path -> text) gives the text format its source lines and the JSON
     format its fix positions. ``fixed`` is the number of findings a ``--fix`` run
     repaired, for the text summary; ``unsafe_fixes`` counts unsafe fixes as available.
+    ``unchecked`` (the paths that could not be checked) become SARIF's tool execution
+    notifications; the other formats leave them to the error lines on stderr.
     """
+    import json
+
     findings = sorted(findings, key=lambda f: f.sort_key)
     sources = sources or {}
     if fmt == "text":
@@ -43,7 +61,7 @@ def render(
     if fmt == "json":
         return json.dumps([_json_finding(f, sources) for f in findings], indent=2) + "\n"
     if fmt == "sarif":
-        return json.dumps(sarif_log(findings), indent=2) + "\n"
+        return json.dumps(sarif_log(findings, unchecked), indent=2) + "\n"
     if fmt == "github":
         return "".join(github_annotation(f) + "\n" for f in findings)
     raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
@@ -136,6 +154,8 @@ def _bold(text: str, color: bool) -> str:
 
 def render_statistics(findings: Sequence[Finding], fmt: str, *, unsafe_fixes: bool = False) -> str:
     """Count per code, most frequent first (``--statistics``)."""
+    import json
+
     counts = Counter(f.code for f in findings)
     names = {f.code: f.name for f in findings}
     fixable = {f.code for f in findings if is_fixable(f, unsafe_fixes)}
@@ -172,14 +192,22 @@ def _json_finding(finding: Finding, sources: Mapping[str, str]) -> dict:
         "code": finding.code,
         "name": finding.name,
         "message": finding.message,
+        "url": _docs_url(finding.code),
         "fix": fix,
     }
+
+
+def _docs_url(code: str) -> str | None:
+    """The rule's page, for the static catalog's codes (the monitor's own have none)."""
+    from .catalog import info_by_code_or_name
+
+    return rule_url(code) if info_by_code_or_name(code) is not None else None
 
 
 # --- SARIF 2.1.0, as GitHub code scanning reads it ----------------------------------------------
 
 
-def sarif_log(findings: Sequence[Finding]) -> dict:
+def sarif_log(findings: Sequence[Finding], unchecked: Sequence[Unchecked] = ()) -> dict:
     from . import __version__
 
     descriptors, index = _sarif_rules(findings)
@@ -222,18 +250,31 @@ def sarif_log(findings: Sequence[Finding]) -> dict:
                 },
                 # Our columns count Python characters (code points), not UTF-16 units.
                 "columnKind": "unicodeCodePoints",
+                "invocations": [_sarif_invocation(unchecked)],
                 "results": results,
             }
         ],
     }
 
 
+def _sarif_invocation(unchecked: Sequence[Unchecked]) -> dict:
+    notifications = []
+    for problem in unchecked:
+        location: dict = {"artifactLocation": _artifact(problem.path)}
+        if problem.line is not None:
+            location["region"] = {"startLine": problem.line, "startColumn": problem.column or 1}
+        notifications.append(
+            {"level": "error", "message": {"text": problem.message}, "locations": [{"physicalLocation": location}]}
+        )
+    return {"executionSuccessful": not unchecked, "toolExecutionNotifications": notifications}
+
+
 def _sarif_rules(findings: Sequence[Finding]) -> tuple[list[dict], dict[str, int]]:
-    from .registry import all_rules
+    from .catalog import rule_infos
 
     descriptors: list[dict] = []
     index: dict[str, int] = {}
-    for rule in all_rules():
+    for rule in rule_infos():
         docs = rule.docs()
         help_markdown = "\n\n".join(f"## {title}\n{body}" for title, body in docs.items())
         index[rule.code] = len(descriptors)
@@ -244,6 +285,7 @@ def _sarif_rules(findings: Sequence[Finding]) -> tuple[list[dict], dict[str, int
                 "shortDescription": {"text": rule.summary() or rule.message},
                 "fullDescription": {"text": " ".join(docs.get("Why is this bad?", rule.summary()).split())},
                 "help": {"text": help_markdown, "markdown": help_markdown},
+                "helpUri": rule_url(rule.code),
                 "defaultConfiguration": {"level": "error"},
                 "properties": {"tags": ["autograd", "correctness"]},
             }
@@ -266,12 +308,16 @@ def _sarif_rules(findings: Sequence[Finding]) -> tuple[list[dict], dict[str, int
 
 
 def _artifact(path: str) -> dict:
+    from pathlib import Path
+    from urllib.parse import quote
+
     absolute = Path(os.path.abspath(path))
     try:
         relative = absolute.relative_to(Path.cwd())
     except ValueError:
         return {"uri": absolute.as_uri()}
-    return {"uri": quote(relative.as_posix()), "uriBaseId": "%SRCROOT%"}
+    # Quoted from the bytes: a name that is not UTF-8 (surrogate-escaped) keeps its own bytes.
+    return {"uri": quote(os.fsencode(relative.as_posix())), "uriBaseId": "%SRCROOT%"}
 
 
 # --- GitHub Actions workflow commands -----------------------------------------------------------

@@ -32,10 +32,8 @@ from typing import Literal, TypeVar
 
 import libcst as cst
 
-# A 5 MB file costs about a minute of CPU and 1.5 GB to check, in every worker that meets
-# one (benchmarks/parse_cost.py); the biggest hand-written modules in torch and the stdlib
-# are 0.7 to 1.3 MB. Beyond 5 MB it is generated code, and it would hold up the whole run.
-DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024
+from .config import DEFAULT_MAX_FILE_SIZE
+
 # CPython's tokenizer limit (MAXLEVEL); libcst's native parser overflows at about 1,500.
 MAX_NESTING = 200
 

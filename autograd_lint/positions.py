@@ -8,13 +8,15 @@ columns through a table of line starts. It runs only for files with findings.
 
 from __future__ import annotations
 
-import re
-from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
+
+from .lines import LineIndex
+
+__all__ = ["LineIndex", "node_ranges"]
 
 
 class _OffsetState(CodegenState):
@@ -58,27 +60,3 @@ def node_ranges(module: cst.Module) -> dict[cst.CSTNode, tuple[int, int]]:
     state = _OffsetState(module)
     module._codegen(state)
     return state.ranges
-
-
-_NEWLINE = re.compile(r"\r\n|\r|\n")
-
-
-class LineIndex:
-    """Converts character offsets into 1-based lines and columns."""
-
-    def __init__(self, source: str) -> None:
-        starts = [0]
-        starts.extend(match.end() for match in _NEWLINE.finditer(source))
-        self.starts = starts
-        self.length = len(source)
-
-    def position(self, offset: int) -> tuple[int, int]:
-        line = bisect_right(self.starts, offset)
-        return line, offset - self.starts[line - 1] + 1
-
-    def line_start(self, line: int) -> int:
-        return self.starts[line - 1]
-
-    def line_end(self, line: int) -> int:
-        """Offset just past the line's newline (or the end of the text)."""
-        return self.starts[line] if line < len(self.starts) else self.length

@@ -10,21 +10,24 @@ from typing import TYPE_CHECKING, ClassVar
 
 import libcst as cst
 
+from .catalog import fix_label
 from .doc_sections import RULE_SECTIONS, parse_doc_sections, summary
 from .finding import Applicability
-from .fixes import PendingFix
+from .fixes import PendingFix, TextRange
 
 if TYPE_CHECKING:
     from .context import FileContext
+    from .noqa import SuppressionUsage
 
 DOC_SECTIONS = RULE_SECTIONS
+__all__ = ["DOC_SECTIONS", "Invalid", "Report", "Rule", "parse_doc_sections"]
 
 
 @dataclass(frozen=True)
 class Report:
     """What a rule said during one check, before positions and suppressions are applied."""
 
-    node: cst.CSTNode
+    node: cst.CSTNode | TextRange  # a range of text for what is no node (a comment's part)
     message: str
     fix: PendingFix | None
 
@@ -55,6 +58,9 @@ class Rule:
     fix_safety: ClassVar[frozenset[Applicability]] = frozenset()
     # Words one of which the text must contain for the rule to fire (a cheap pre-check).
     triggers: ClassVar[tuple[str, ...]] = ()
+    # Off unless selected by its exact code or name (``select = ["AGL"]`` leaves it off), as
+    # ruff does with RUF100: a report about the suppressions rather than about the code.
+    default_off: ClassVar[bool] = False
     VALID: ClassVar[Sequence[str]] = ()
     INVALID: ClassVar[Sequence[Invalid]] = ()
 
@@ -75,7 +81,7 @@ class Rule:
 
     def report(
         self,
-        node: cst.CSTNode,
+        node: cst.CSTNode | TextRange,
         message: str | None = None,
         fix: PendingFix | None = None,
     ) -> None:
@@ -83,6 +89,10 @@ class Rule:
 
     def finish(self) -> None:
         """Called once after the visits, for rules that decide over the whole file."""
+
+    def review_suppressions(self, usage: SuppressionUsage) -> None:
+        """Called once the other rules' findings have met the file's ``# noqa`` comments, for a
+        rule about the comments themselves; what it reports here is not suppressed again."""
 
     @classmethod
     def docs(cls) -> dict[str, str]:
@@ -92,7 +102,7 @@ class Rule:
     @classmethod
     def fix_label(cls) -> str:
         """``safe``, ``unsafe``, ``safe/unsafe`` (it depends on the shape) or ``""`` (no fix)."""
-        return "/".join(kind for kind in ("safe", "unsafe") if kind in cls.fix_safety)
+        return fix_label(cls.fix_safety)
 
     @classmethod
     def summary(cls) -> str:

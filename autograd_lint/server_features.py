@@ -21,7 +21,7 @@ from .files import Excluder
 from .finding import Edit, Finding
 from .fixer import fix_source
 from .registry import rule_by_code_or_name
-from .urls import rule_docs_url
+from .urls import rule_url
 
 SOURCE = "autograd-lint"
 FIX_ALL_KIND = f"{types.CodeActionKind.SourceFixAll.value}.{SOURCE}"
@@ -147,7 +147,7 @@ def diagnostic(check: DocumentCheck, finding: Finding) -> types.Diagnostic:
         message=finding.message,
         severity=types.DiagnosticSeverity.Warning,
         code=finding.code,
-        code_description=types.CodeDescription(href=rule_docs_url(finding.code)),
+        code_description=types.CodeDescription(href=rule_url(finding.code)),
         source=SOURCE,
         data={"name": finding.name, "fix": finding.fix.applicability if finding.fix else None},
     )
@@ -278,7 +278,7 @@ def hover(check: DocumentCheck, position: types.Position) -> types.Hover | None:
         fix = f" Fix: {finding.fix.applicability}." if finding.fix else ""
         parts.append(
             f"**{finding.code}** `{finding.name}`: {summary}{fix}\n\n"
-            f"[{finding.code} documentation]({rule_docs_url(finding.code)})"
+            f"[{finding.code} documentation]({rule_url(finding.code)})"
         )
     if not parts:
         return None

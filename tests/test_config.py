@@ -84,7 +84,7 @@ def test_config_option_reads_a_file_of_its_own(project):
     [
         ('selekt = ["AGL003"]', "unknown key [tool.autograd-lint] 'selekt'"),
         ("select = 3", "'select' must be a list of rule codes or names"),
-        ('ignore = ["AGL9"]', "the config: unknown rule selector 'AGL9' (see 'autograd-lint rules')"),
+        ('ignore = ["AGL5"]', "pyproject.toml: unknown rule selector 'AGL5' (see 'autograd-lint rules')"),
         ("select = [", "pyproject.toml: cannot read config: Invalid value"),
     ],
 )

@@ -58,4 +58,5 @@ def test_catalog_is_the_public_contract():
         ("AGL018", "unregistered-parameter"),
         ("AGL019", "layer-created-in-forward"),
         ("AGL020", "optimizer-in-loop"),
+        ("AGL900", "unused-noqa"),
     ]

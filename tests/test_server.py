@@ -14,7 +14,7 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from autograd_lint.editing import EditorPositions
-from autograd_lint.urls import rule_docs_url
+from autograd_lint.urls import rule_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
 
@@ -128,7 +128,7 @@ async def test_open_fix_apply_and_the_diagnostic_is_gone(client: LanguageClient,
     first, second = published.diagnostics
     assert first.code == "AGL003" and first.source == "autograd-lint"
     assert first.severity == types.DiagnosticSeverity.Warning
-    assert first.code_description is not None and first.code_description.href == rule_docs_url("AGL003")
+    assert first.code_description is not None and first.code_description.href == rule_url("AGL003")
     assert "deprecated" in first.message and first.data["name"] == "deprecated-variable"
     assert first.range == types.Range(types.Position(2, 4), types.Position(2, 42))
     # After é (1 UTF-16 unit) and 😀 (2 units): what the editor counts, not characters.
@@ -196,7 +196,7 @@ async def test_hover_shows_the_rule_summary_and_its_docs(client: LanguageClient,
     )
     assert shown is not None and isinstance(shown.contents, types.MarkupContent)
     assert "**AGL003** `deprecated-variable`: Flags every use of `torch.autograd.Variable`" in shown.contents.value
-    assert rule_docs_url("AGL003") in shown.contents.value
+    assert rule_url("AGL003") in shown.contents.value
     nothing = await client.text_document_hover_async(
         types.HoverParams(types.TextDocumentIdentifier(_uri(path)), types.Position(0, 0))
     )

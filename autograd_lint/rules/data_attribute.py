@@ -327,24 +327,23 @@ class DataAttribute(Rule):
                 return PendingFix(_DETACH, "safe", (Replace(node, f"{receiver}.detach()"),))
             return None
         if usage == "index_zero":
-            if self._is_scalar(node.value):
-                return PendingFix(
-                    "Use `.item()`", "safe", (Replace(self.context.tree.parent(node), f"{receiver}.item()"),)
-                )
+            subscript = self.context.tree.parent(node)
+            if self._is_scalar(node.value) and subscript is not None:
+                return PendingFix("Use `.item()`", "safe", (Replace(subscript, f"{receiver}.item()"),))
             if not self._has_tensor_evidence(node.value):
                 return None  # only its name says "loss": `.detach()` might not exist on it
         if usage in ("read", "index_zero"):
             return PendingFix(_DETACH, "unsafe", (Replace(node, f"{receiver}.detach()"),))
         # An update through `.data`.
         statement = self._lone_statement(node)
+        update = None
         if usage == "assign":
-            if statement is None or len(statement.body[0].targets) != 1:
+            assign = statement.body[0] if statement is not None else None
+            if statement is None or not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
                 return None
-            update = f"{receiver}.copy_({module.code_for_node(statement.body[0].value)})"
-        else:
-            update = None
+            update = f"{receiver}.copy_({module.code_for_node(assign.value)})"
         if self.context.torch.in_no_grad(node):
-            if update is not None:
+            if update is not None and statement is not None:
                 return PendingFix(_NO_GRAD, "unsafe", (Replace(statement.body[0], update),))
             # Unsafe even under no_grad: autograd now sees the change, so a backward through a graph
             # that saved the old value raises where `.data` silently gave wrong gradients.
@@ -400,8 +399,9 @@ class DataAttribute(Rule):
     def _is_statement_call(self, node: cst.Attribute, statement: cst.SimpleStatementLine) -> bool:
         """``x.data.op_(...)`` is the whole statement, not part of a larger expression."""
         expression = statement.body[0]
-        call = self.context.tree.parent(self.context.tree.parent(node))
-        return isinstance(expression, cst.Expr) and expression.value is call
+        method = self.context.tree.parent(node)
+        call = self.context.tree.parent(method) if method is not None else None
+        return isinstance(expression, cst.Expr) and call is not None and expression.value is call
 
     def _wrap_in_no_grad(self, statement: cst.SimpleStatementLine, code: str) -> str | None:
         imports = self.context.imports
