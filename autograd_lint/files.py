@@ -1,4 +1,4 @@
-"""Which files a command line means: folders are walked for ``*.py``, minus what is excluded.
+"""Which files a command line means: folders are walked for ``*.py`` and ``*.ipynb``, minus what is excluded.
 
 Exclusion follows ruff: a ``exclude``/``extend-exclude`` pattern without a slash matches
 any file or folder name, one with a slash a path relative to the project root (the
@@ -19,6 +19,9 @@ from pathlib import Path
 import pathspec
 
 from .config import Config
+
+# What a folder is walked for (.ipynb_checkpoints is excluded by default, as in ruff).
+CHECKED_SUFFIXES = (".py", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -139,14 +142,14 @@ class Excluder:
         return any(self.excluded(p, p.is_dir(), top) for p in candidates)
 
     def walk(self, start: str) -> Iterable[str]:
-        """The ``*.py`` files under ``start`` (which itself is not tested), sorted, as display paths."""
+        """The ``*.py`` and ``*.ipynb`` files under ``start`` (which itself is not tested), sorted, as display paths."""
         absolute_start = Path(start).resolve()
         top = _git_root(absolute_start) or absolute_start
         for folder, folders, files in os.walk(start):
             absolute = Path(folder).resolve()
             folders[:] = sorted(name for name in folders if not self.excluded(absolute / name, True, top))
             for name in sorted(files):
-                if name.endswith(".py") and not self.excluded(absolute / name, False, top):
+                if name.endswith(CHECKED_SUFFIXES) and not self.excluded(absolute / name, False, top):
                     yield os.path.normpath(os.path.join(folder, name))
 
 

@@ -20,8 +20,10 @@ from .engine import SourceError, check_source, could_have_findings, enabled_rule
 from .files import Excluder
 from .finding import Finding
 from .fixer import fix_source, python_syntax_error
-from .formatters import render_error
-from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_atomic
+from .formatters import SourceText, render_error
+from .notebook import NotebookError, is_notebook_path, looks_like_notebook, read_notebook
+from .notebook_check import CellError, check_notebook, fix_notebook
+from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_bytes, read_source, write_atomic
 
 # Below this many files a process pool costs more to start than it saves; pre-commit
 # passes a few files at a time.
@@ -46,19 +48,31 @@ class Outcome:
     path: str
     findings: list[Finding] = field(default_factory=list)
     fixed: list[Finding] = field(default_factory=list)
-    source: str | None = None
+    source: SourceText | None = None  # a notebook's: its cell sources by number
     fixed_bytes: bytes | None = None  # for stdin: what goes to stdout
     diff: str = ""
-    error: str | None = None  # already rendered
+    error: str | None = None  # already rendered; a notebook's broken cells, one line each
+
+
+# Named on the command line, these are read as Python whatever they hold.
+PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
 
 
 def check_path(path: str, config: Config, mode: Mode) -> Outcome:
     """Read, check and (in fix mode) fix one file. Never raises for the file's sake."""
+    write = mode.fix and not mode.diff
     try:
+        if is_notebook_path(path):
+            return check_notebook_data(path, read_bytes(path), config, mode, write=write)
         source = read_source(path)
     except SourceReadError as error:
         return Outcome(path, error=render_error(path, str(error)))
-    return check_source_file(source, config, mode, write=mode.fix and not mode.diff)
+    if not path.lower().endswith(PYTHON_SUFFIXES) and looks_like_notebook(source.text) is not None:
+        # A named file that holds JSON: a notebook under another name, or not something to check.
+        if looks_like_notebook(source.text):
+            return check_notebook_data(path, source.text.encode(source.encoding), config, mode, write=write)
+        return Outcome(path, error=render_error(path, "neither Python nor a notebook (it holds JSON)"))
+    return check_source_file(source, config, mode, write=write)
 
 
 def check_source_file(source: SourceFile, config: Config, mode: Mode, *, write: bool) -> Outcome:
@@ -127,6 +141,11 @@ def check_paths(paths: Sequence[str], config: Config, mode: Mode, jobs: int) -> 
 def check_stdin(data: bytes, stdin_filename: str | None, config: Config, mode: Mode, force_exclude: bool) -> Outcome:
     """Check (and in fix mode fix) what came on stdin; the fixed bytes are for stdout."""
     path = stdin_filename or "<stdin>"
+    if stdin_filename and is_notebook_path(stdin_filename):
+        outcome = check_notebook_data(path, data, config, mode, write=False)
+        if mode.fix and outcome.fixed_bytes is None:
+            outcome.fixed_bytes = data
+        return outcome
     if (
         stdin_filename
         and force_exclude
@@ -144,6 +163,69 @@ def check_stdin(data: bytes, stdin_filename: str | None, config: Config, mode: M
         # Nothing fixed (or nothing could be): an editor piping its buffer through gets it back.
         outcome.fixed_bytes = data
     return outcome
+
+
+# --- notebooks -------------------------------------------------------------------------------------
+
+
+def check_notebook_data(path: str, data: bytes, config: Config, mode: Mode, *, write: bool) -> Outcome:
+    """Check (and fix) a notebook's code cells as one module; only changed cell sources are rewritten."""
+    try:
+        notebook = read_notebook(path, data)
+    except NotebookError as error:
+        return Outcome(path, error=render_error(path, str(error)))
+    outcome = Outcome(path, source={cell.number: cell.source for cell in notebook.cells})
+    try:
+        if not mode.fixing:
+            outcome.findings, errors = check_notebook(notebook, config)
+            outcome.error = _cell_errors(path, errors)
+            return outcome
+        result = fix_notebook(notebook, config, unsafe=mode.unsafe_fixes)
+    except Exception as error:  # a bug in a rule must not cost the other files their check
+        outcome.error = render_error(path, f"internal error, please report it: {type(error).__name__}: {error}")
+        return outcome
+    outcome.findings, outcome.fixed = result.remaining, result.fixed
+    outcome.error = _cell_errors(path, result.errors)
+    if not result.sources:
+        return outcome
+    if not notebook.rewritable:
+        outcome.fixed = []
+        outcome.findings = check_notebook(notebook, config)[0]
+        note = render_error(
+            path, f"cannot fix an nbformat {notebook.nbformat} notebook in place; upgrade it to nbformat 4"
+        )
+        outcome.error = "\n".join(filter(None, [outcome.error, note]))
+        return outcome
+    if mode.diff:
+        outcome.diff = "".join(
+            _cell_diff(notebook.cells[n - 1].source, text, f"{path}:cell {n}")
+            for n, text in sorted(result.sources.items())
+        )
+        return outcome
+    try:
+        data = notebook.with_sources(result.sources).encode(notebook.encoding)
+        if write:
+            write_atomic(path, data)
+        else:
+            outcome.fixed_bytes = data
+    except SourceWriteError as error:
+        outcome.error = render_error(path, str(error))
+        outcome.findings, outcome.fixed = check_notebook(notebook, config)[0], []
+        return outcome
+    outcome.source = {cell.number: result.sources.get(cell.number, cell.source) for cell in notebook.cells}
+    return outcome
+
+
+def _cell_diff(before: str, after: str, name: str) -> str:
+    # A cell's last line has no newline as a rule: no "No newline at end of file" on every cell.
+    if not before.endswith(("\n", "\r")) and not after.endswith(("\n", "\r")):
+        before, after = before + "\n", after + "\n"
+    return unified_diff(before, after, name)
+
+
+def _cell_errors(path: str, errors: Sequence[CellError]) -> str | None:
+    lines = [render_error(path, e.message, e.line, e.column, cell=e.cell) for e in errors]
+    return "\n".join(lines) or None
 
 
 def unified_diff(before: str, after: str, path: str) -> str:

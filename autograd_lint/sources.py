@@ -60,19 +60,23 @@ def decode(data: bytes, path: str) -> SourceFile:
 
 
 def read_source(path: str | os.PathLike[str]) -> SourceFile:
+    return decode(read_bytes(path), os.fspath(path))
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
     name = os.fspath(path)
     try:
         with open(name, "rb") as handle:
             data = handle.read()
     except IsADirectoryError:
-        raise SourceReadError("is a directory, not a Python file") from None
+        raise SourceReadError("is a directory, not a Python file or a notebook") from None
     except FileNotFoundError:
         raise SourceReadError("no such file or directory") from None
     except PermissionError:
         raise SourceReadError("permission denied") from None
     except OSError as error:
         raise SourceReadError(f"cannot read: {error.strerror or error}") from None
-    return decode(data, name)
+    return data
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
