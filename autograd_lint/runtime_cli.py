@@ -13,7 +13,8 @@ from pathlib import Path
 
 import click
 
-from .formatters import FORMATS, render, render_error
+from .formatters import FORMATS, SourceText, render, render_error
+from .notebook import NotebookError, is_notebook_path, read_notebook
 from .reporting import emit_report
 
 NEEDS_TORCH = "autograd-lint run needs torch: pip install 'autograd-lint[runtime]'"
@@ -47,17 +48,21 @@ def run(fmt: str, output: str | None, script: str, script_args: Sequence[str]) -
     """Run SCRIPT [ARGS]... as `python SCRIPT ARGS...` would, watching autograd, and report.
 
     The report goes to stderr (or --output) after the script ends; the script's own output
-    and traceback come through unchanged.
+    and traceback come through unchanged. A notebook (.ipynb) runs its code cells in order in one
+    namespace, from its folder, as Jupyter would.
     """
     _require("torch", NEEDS_TORCH)
     if not os.path.isfile(script):
         click.echo(render_error(script, "no such script"), err=True)
         sys.exit(2)
-    from autograd_lint.runtime.runner import run_script
+    sources: dict[str, SourceText] = {}
+    if is_notebook_path(script):
+        result = _run_notebook(script, script_args, sources)
+    else:
+        from autograd_lint.runtime.runner import run_script
 
-    result = run_script(script, script_args)
-    sources = {}
-    for path in {f.path for f in result.findings}:
+        result = run_script(script, script_args)
+    for path in {f.path for f in result.findings} - set(sources):
         try:
             sources[path] = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
@@ -68,6 +73,22 @@ def run(fmt: str, output: str | None, script: str, script_args: Sequence[str]) -
     if result.script_failed:
         sys.exit(result.exit_status)
     sys.exit(1 if result.findings else 0)
+
+
+def _run_notebook(path: str, args: Sequence[str], sources: dict[str, SourceText]):
+    from autograd_lint.notebook_run import run_notebook
+    from autograd_lint.sources import SourceReadError, read_bytes
+
+    try:
+        notebook = read_notebook(path, read_bytes(path))
+    except (NotebookError, SourceReadError) as error:
+        click.echo(render_error(path, str(error)), err=True)
+        sys.exit(2)
+    sources[path] = {cell.number: cell.source for cell in notebook.cells}
+    result = run_notebook(notebook, args)
+    for note in result.notes:
+        click.echo(note, err=True)
+    return result
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
