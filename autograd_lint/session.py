@@ -15,6 +15,7 @@ decides the new cell's facts.
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 from dataclasses import dataclass, replace
 
@@ -24,6 +25,8 @@ from .finding import Finding
 from .ipython_syntax import mask_cell, python_error
 
 SEPARATOR = "#<autograd-lint: the cell being run>\n"
+# Every loop mentions range(): builtins say nothing about tensors.
+_BUILTINS = frozenset(dir(builtins))
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+$")
 _PLACEHOLDER_NAME = re.compile(r"^__ipython_\d+__$")
 
@@ -31,7 +34,9 @@ _PLACEHOLDER_NAME = re.compile(r"^__ipython_\d+__$")
 @dataclass(frozen=True)
 class Statement:
     text: str  # whole lines, ending with a newline
-    binds: frozenset[str]
+    binds: frozenset[str]  # module-level names it may bind
+    settles: frozenset[str]  # names it binds whatever happens (a plain assignment, def, class, import)
+    reads: frozenset[str]  # names whose values it uses
     mentions: frozenset[str]
     always: bool  # an import, or a class of the user's own autograd
 
@@ -40,7 +45,9 @@ class Statement:
 class CellSummary:
     text: str | None  # the cell as Python (masked); None when it is not Python
     statements: tuple[Statement, ...] = ()
-    mentions: frozenset[str] = frozenset()
+    # The names the cell uses before binding them itself: what the history has to explain.
+    free: frozenset[str] = frozenset()
+    imported: frozenset[str] = frozenset()  # names its imports bind
 
 
 class SessionChecker:
@@ -51,12 +58,16 @@ class SessionChecker:
         self.path = path
         self.history: list[CellSummary] = []
         self._summaries: dict[str, CellSummary] = {}
+        # Modules: every import is in the history module anyway, and "mentions torch" would take
+        # nearly every statement of a session.
+        self._imported: set[str] = set()
 
     def add(self, source: str) -> None:
         """A cell that ran: later cells are checked against it."""
         summary = self.summary(source)
         if summary.statements:
             self.history.append(summary)
+            self._imported |= summary.imported
 
     def check(self, source: str) -> list[Finding]:
         """The findings that fall in ``source``, run after the history; lines count from the cell's first."""
@@ -77,17 +88,22 @@ class SessionChecker:
         return shifted
 
     def relevant_history(self, summary: CellSummary) -> str:
-        needed = set(summary.mentions)
+        modules = self._imported | summary.imported | _BUILTINS
+        needed = set(summary.free) - modules
         taken: list[str] = []
         for cell in reversed(self.history):
             for statement in reversed(cell.statements):
                 if statement.always:
                     taken.append(statement.text)
+                    needed -= statement.settles
                 elif statement.binds & needed:
+                    # The newest binding that surely ran decides the name: older ones, and what
+                    # read them, no longer matter to this cell.
                     taken.append(statement.text)
-                    needed |= statement.mentions
+                    needed -= statement.settles
+                    needed |= statement.reads - modules
                 elif statement.mentions & needed:
-                    taken.append(statement.text)
+                    taken.append(statement.text)  # a use or mutation of what the cell sees
         taken.reverse()
         return "".join(taken)
 
@@ -110,27 +126,46 @@ def summarise(source: str) -> CellSummary:
     tree = ast.parse(text)
     lines = _LINES.findall(text)
     statements: list[Statement] = []
-    mentions: set[str] = set()
+    free: set[str] = set()
+    settled: set[str] = set()
+    imported: set[str] = set()
     taken_until = 0
     for node in tree.body:
         start = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
         end = node.end_lineno or node.lineno
         start = max(start, taken_until + 1)  # two statements on one line (a = 1; b = 2): the line once
-        binds, names = _names(node)
-        mentions |= names
+        binds, reads, names = _names(node)
+        settles = binds if isinstance(node, _SETTLING) else set()
+        # A name bound only in a branch or a loop may still hold what the history left in it.
+        free |= (reads | (binds - settles)) - settled
+        settled |= settles
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imported |= binds
         if start > end:
-            # Its line went with the statement before: merge what it binds and mentions into that one.
+            # Its line went with the statement before (a = 1; b = 2): one statement of both.
             last = statements[-1]
             statements[-1] = Statement(
-                last.text, last.binds | binds, last.mentions | names, last.always or _always(node)
+                last.text,
+                last.binds | binds,
+                last.settles | settles,
+                last.reads | reads,
+                last.mentions | names,
+                last.always or _always(node),
             )
             continue
         body = "".join(lines[start - 1 : end])
         if not body.endswith(("\n", "\r")):
             body += "\n"
-        statements.append(Statement(body, frozenset(binds), frozenset(names), _always(node)))
+        always = _always(node)
+        statements.append(
+            Statement(body, frozenset(binds), frozenset(settles), frozenset(reads), frozenset(names), always)
+        )
         taken_until = end
-    return CellSummary(text, tuple(statements), frozenset(mentions))
+    return CellSummary(text, tuple(statements), frozenset(free), frozenset(imported))
+
+
+# Statements whose bindings happen whenever they run (not only in some branch or iteration).
+_SETTLING = (ast.Assign, ast.AnnAssign, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 
 
 def _always(node: ast.stmt) -> bool:
@@ -143,33 +178,64 @@ def _always(node: ast.stmt) -> bool:
     return False
 
 
-def _names(node: ast.stmt) -> tuple[set[str], set[str]]:
-    """The module-level names ``node`` binds, and every name it mentions (bodies of functions too)."""
+def _names(node: ast.stmt) -> tuple[set[str], set[str], set[str]]:
+    """The module-level names ``node`` binds, the names whose values it reads (in a function: its
+    free names, not its parameters and locals), and both together: what it mentions."""
     binds: set[str] = set()
-    mentions: set[str] = set()
+    reads: set[str] = set()
 
-    def visit(child: ast.AST, module_level: bool) -> None:
+    def visit(child: ast.AST) -> None:
         if isinstance(child, ast.Name):
             if not _PLACEHOLDER_NAME.match(child.id):
-                mentions.add(child.id)
-                if module_level and isinstance(child.ctx, ast.Store):
-                    binds.add(child.id)
+                (binds if isinstance(child.ctx, ast.Store) else reads).add(child.id)
             return
         if isinstance(child, (ast.Import, ast.ImportFrom)):
-            names = {(alias.asname or alias.name).split(".")[0] for alias in child.names}
-            mentions.update(names)
-            if module_level:
-                binds.update(names)
+            binds.update((alias.asname or alias.name).split(".")[0] for alias in child.names)
             return
-        if isinstance(child, ast.Global):
-            binds.update(child.names)
-        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            mentions.add(child.name)
-            if module_level:
+        if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            reads.update(_free_names(child))
+            if not isinstance(child, ast.Lambda):
                 binds.add(child.name)
-            module_level = False  # what its body binds is its own
+            return
+        if isinstance(child, ast.ClassDef):
+            binds.add(child.name)
+            for part in (*child.bases, *child.keywords, *child.decorator_list):
+                visit(part)
+            for statement in child.body:  # class attributes are the class's own; methods read globals
+                class_binds = set(binds)
+                visit(statement)
+                binds.intersection_update(class_binds)
+            return
         for grandchild in ast.iter_child_nodes(child):
-            visit(grandchild, module_level)
+            visit(grandchild)
 
-    visit(node, True)
-    return binds, mentions
+    visit(node)
+    if isinstance(node, ast.AugAssign) or isinstance(node, ast.AnnAssign) and node.value is None:
+        reads |= binds  # x += 1 reads x; x: int binds nothing
+    return binds, reads, binds | reads
+
+
+def _free_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
+    """The names a function reads from outside: loads, minus its parameters and local bindings.
+    Decorators and defaults are read where it is defined, and count too."""
+    arguments = function.args
+    local = {a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)}
+    local |= {a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None}
+    declared_global: set[str] = set()
+    loads: set[str] = set()
+    body = function.body if isinstance(function.body, list) else [function.body]
+    for statement in body:
+        for child in ast.walk(statement):
+            if isinstance(child, ast.Name):
+                (local if isinstance(child.ctx, ast.Store) else loads).add(child.id)
+            elif isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                local.add(child.name)
+            elif isinstance(child, (ast.Import, ast.ImportFrom)):
+                local.update((alias.asname or alias.name).split(".")[0] for alias in child.names)
+            elif isinstance(child, (ast.Global, ast.Nonlocal)):
+                declared_global.update(child.names)
+    outside = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
+    outside += getattr(function, "decorator_list", [])
+    for part in outside:
+        loads.update(n.id for n in ast.walk(part) if isinstance(n, ast.Name))
+    return {n for n in loads - (local - declared_global) if not _PLACEHOLDER_NAME.match(n)}
