@@ -35,6 +35,7 @@ class NotebookRun:
     exit_status: int  # as ``python`` would exit: 0, 1 for an exception, or the cell's sys.exit code
     script_failed: bool
     notes: list[str] = field(default_factory=list)
+    namespace: dict = field(default_factory=dict)  # the notebook's globals after the run
 
 
 def cell_filename(path: str, number: int) -> str:
@@ -76,7 +77,7 @@ def run_notebook(notebook: Notebook, args: Sequence[str] = ()) -> NotebookRun:
             sys.modules["__main__"] = saved[1]
         sys.path[:] = saved[2]
     findings = [to_notebook_finding(f, path) for f in monitor.findings]
-    return NotebookRun(findings, status, status != 0, notes)
+    return NotebookRun(findings, status, status != 0, notes, module.__dict__)
 
 
 Translate = Callable[[int, str, str], str | None]
