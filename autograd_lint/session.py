@@ -137,7 +137,7 @@ def summarise(source: str) -> CellSummary:
         binds, reads, names = _names(node)
         settles = binds if isinstance(node, _SETTLING) else set()
         # A name bound only in a branch or a loop may still hold what the history left in it.
-        free |= (reads | (binds - settles)) - settled
+        free |= (reads | (binds - settles - _loop_targets(node))) - settled
         settled |= settles
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imported |= binds
@@ -168,6 +168,17 @@ def summarise(source: str) -> CellSummary:
 _SETTLING = (ast.Assign, ast.AnnAssign, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)
 
 
+def _loop_targets(node: ast.stmt) -> set[str]:
+    """The names a loop binds as its targets: the cell's own counters, whatever the history left."""
+    return {
+        n.id
+        for loop in ast.walk(node)
+        if isinstance(loop, (ast.For, ast.AsyncFor))
+        for n in ast.walk(loop.target)
+        if isinstance(n, ast.Name)
+    }
+
+
 def _always(node: ast.stmt) -> bool:
     if isinstance(node, (ast.Import, ast.ImportFrom)):
         return True
@@ -196,6 +207,7 @@ def _names(node: ast.stmt) -> tuple[set[str], set[str], set[str]]:
             reads.update(_free_names(child))
             if not isinstance(child, ast.Lambda):
                 binds.add(child.name)
+                binds.update(_global_stores(child))
             return
         if isinstance(child, ast.ClassDef):
             binds.add(child.name)
@@ -213,6 +225,14 @@ def _names(node: ast.stmt) -> tuple[set[str], set[str], set[str]]:
     if isinstance(node, ast.AugAssign) or isinstance(node, ast.AnnAssign) and node.value is None:
         reads |= binds  # x += 1 reads x; x: int binds nothing
     return binds, reads, binds | reads
+
+
+def _global_stores(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The module-level names a function binds through ``global`` (``def setup(): global model``)."""
+    declared = {name for n in ast.walk(function) if isinstance(n, ast.Global) for name in n.names}
+    if not declared:
+        return set()
+    return {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)} & declared
 
 
 def _free_names(function: ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda) -> set[str]:
