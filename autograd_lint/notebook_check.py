@@ -117,7 +117,7 @@ class Prepared:
     errors: list[CellError] = field(default_factory=list)
 
 
-def prepare(notebook: Notebook, config: Config, exclude: frozenset[int] = frozenset()) -> Prepared:
+def prepare(notebook: Notebook, exclude: frozenset[int] = frozenset()) -> Prepared:
     """The module of the notebook's checkable code cells, and the cells that are not valid Python."""
     placeholders = Placeholders()
     cells: list[tuple[Cell, MaskedCell]] = []
@@ -141,7 +141,7 @@ def check_module(notebook: Notebook, config: Config) -> tuple[Prepared, list[Fin
     dropped and the rest checked again, so one cell never costs the others their check."""
     rejected: list[CellError] = []
     while True:
-        prepared = prepare(notebook, config, frozenset(e.cell for e in rejected))
+        prepared = prepare(notebook, frozenset(e.cell for e in rejected))
         try:
             findings = check_source(prepared.module.text, notebook.path, config)
         except SourceError as error:
