@@ -43,4 +43,20 @@ def __dir__() -> list[str]:
 
 
 expose_runtime_folder()
+
+
+def load_ipython_extension(shell: object) -> None:
+    """``%load_ext autograd_lint``: check each cell before it runs, watch autograd while it runs."""
+    from .jupyter import load  # only in IPython, and only when asked
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: object) -> None:
+    """``%unload_ext autograd_lint``: remove the hooks and the magic."""
+    from .jupyter import unload
+
+    unload(shell)
+
+
 __all__ = ["Config", "Edit", "Finding", "Fix", "SourceError", "__version__", "check_source"]

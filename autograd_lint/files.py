@@ -1,4 +1,4 @@
-"""Which files a command line means: folders are walked for ``*.py``, minus what is excluded.
+"""Which files a command line means: folders are walked for ``*.py`` and ``*.ipynb``, minus what is excluded.
 
 Exclusion follows ruff: a ``exclude``/``extend-exclude`` pattern without a slash matches
 any file or folder name, one with a slash a path relative to the project root (the
@@ -21,6 +21,9 @@ from typing import Protocol
 import pathspec
 
 from .config import Config
+
+# What a folder is walked for (.ipynb_checkpoints is excluded by default, as in ruff).
+CHECKED_SUFFIXES = (".py", ".ipynb")
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class Excluders:
             excluder = self.for_path(absolute)
             folders[:] = sorted(name for name in folders if not excluder.excluded(absolute / name, True, top, named))
             for name in sorted(files):
-                if name.endswith(".py") and not excluder.excluded(absolute / name, False, top, named):
+                if name.endswith(CHECKED_SUFFIXES) and not excluder.excluded(absolute / name, False, top, named):
                     yield os.path.normpath(os.path.join(folder, name))
 
 

@@ -10,11 +10,15 @@ Applicability = Literal["safe", "unsafe"]
 
 @dataclass(frozen=True)
 class Edit:
-    """Replace ``source[start:end]`` (character offsets) with ``content``."""
+    """Replace ``source[start:end]`` (character offsets) with ``content``.
+
+    In a notebook the offsets are into the source of code cell ``cell`` (numbered as in ``Finding``).
+    """
 
     start: int
     end: int
     content: str
+    cell: int | None = None
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,11 @@ class Fix:
 
 @dataclass(frozen=True)
 class Finding:
-    """One reported mistake. Lines and columns are 1-based; ``end_*`` is exclusive."""
+    """One reported mistake. Lines and columns are 1-based; ``end_*`` is exclusive.
+
+    In a notebook ``cell`` is the cell's number, counting every cell from 1 (markdown included, as
+    Jupyter and ruff number them), and lines count from the cell's first line; ``None`` in a file.
+    """
 
     code: str
     name: str
@@ -43,7 +51,14 @@ class Finding:
     end_line: int
     end_column: int
     fix: Fix | None = field(default=None, compare=False)
+    cell: int | None = None
 
     @property
-    def sort_key(self) -> tuple[str, int, int, str]:
-        return (self.path, self.line, self.column, self.code)
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        return (self.path, self.cell or 0, self.line, self.column, self.code)
+
+    @property
+    def where(self) -> str:
+        """``path:line:col`` or, in a notebook, ``path:cell N:line:col`` (ruff's convention)."""
+        cell = "" if self.cell is None else f"cell {self.cell}:"
+        return f"{self.path}:{cell}{self.line}:{self.column}"

@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
+from urllib.parse import quote
 
 import click
 
@@ -22,6 +25,9 @@ FORMATS = ("text", "json", "sarif", "github")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://pypi.org/project/autograd-lint/"
 
+# What a report shows source lines from: a file's text, or a notebook's cell sources by cell number.
+SourceText = str | Mapping[int, str]
+
 
 class Unchecked(NamedTuple):
     """A path that could not be checked: the parts of its one error line."""
@@ -37,7 +43,7 @@ def render(
     fmt: str,
     *,
     color: bool = False,
-    sources: Mapping[str, str] | None = None,
+    sources: Mapping[str, SourceText] | None = None,
     unsafe_fixes: bool = False,
     show_fixes: bool = False,
     summary: bool = True,
@@ -46,8 +52,8 @@ def render(
 ) -> str:
     """The report for ``findings`` in format ``fmt``.
 
-    ``sources`` (path -> text) gives the text format its source lines and the JSON
-    format its fix positions. ``fixed`` is the number of findings a ``--fix`` run
+    ``sources`` (path -> text, or for a notebook cell number -> cell source) gives the text
+    format its source lines and the JSON format its fix positions. ``fixed`` is the number of findings a ``--fix`` run
     repaired, for the text summary; ``unsafe_fixes`` counts unsafe fixes as available.
     ``unchecked`` (the paths that could not be checked) become SARIF's tool execution
     notifications; the other formats leave them to the error lines on stderr.
@@ -68,10 +74,24 @@ def render(
 
 
 def render_error(
-    path: str, message: str, line: int | None = None, column: int | None = None, *, color: bool = False
+    path: str,
+    message: str,
+    line: int | None = None,
+    column: int | None = None,
+    *,
+    color: bool = False,
+    cell: int | None = None,
 ) -> str:
-    """One line for a file that could not be checked (a syntax error, an unreadable file)."""
-    where = path if line is None else f"{path}:{line}:{column or 1}"
+    """One line for a file that could not be checked (a syntax error, an unreadable file).
+
+    For a notebook's cell: ``nb.ipynb:cell 7: error: MESSAGE (line 2, column 5)``.
+    """
+    if cell is not None:
+        where = f"{path}:cell {cell}"
+        if line is not None:
+            message = f"{message} (line {line}, column {column or 1})"
+    else:
+        where = path if line is None else f"{path}:{line}:{column or 1}"
     label = click.style("error", fg="red", bold=True) if color else "error"
     return f"{_bold(where, color)}: {label}: {message}"
 
@@ -87,7 +107,7 @@ def _text(findings, color, sources, unsafe_fixes, show_fixes, summary, fixed) ->
     out: list[str] = []
     for finding in findings:
         out.append(text_line(finding, color=color, unsafe_fixes=unsafe_fixes))
-        source = sources.get(finding.path)
+        source = source_of(finding, sources)
         if source is not None:
             out.extend(_source_excerpt(source, finding, color))
         if show_fixes and finding.fix is not None:
@@ -98,8 +118,16 @@ def _text(findings, color, sources, unsafe_fixes, show_fixes, summary, fixed) ->
     return "".join(line + "\n" for line in out)
 
 
+def source_of(finding: Finding, sources: Mapping[str, SourceText]) -> str | None:
+    """The text ``finding``'s lines count in: its file's, or its notebook cell's."""
+    source = sources.get(finding.path)
+    if isinstance(source, str) or source is None:
+        return source if finding.cell is None else None
+    return source.get(finding.cell) if finding.cell is not None else None
+
+
 def text_line(finding: Finding, *, color: bool = False, unsafe_fixes: bool = False) -> str:
-    where = _bold(f"{finding.path}:{finding.line}:{finding.column}:", color)
+    where = _bold(f"{finding.where}:", color)
     code = _styled(finding.code, color, fg="red", bold=True)
     marker = _styled("[*] ", color, fg="cyan") if is_fixable(finding, unsafe_fixes) else ""
     return f"{where} {code} {marker}[{finding.name}] {finding.message}"
@@ -170,14 +198,16 @@ def render_statistics(findings: Sequence[Finding], fmt: str, *, unsafe_fixes: bo
 # --- JSON ------------------------------------------------------------------------------------
 
 
-def _json_finding(finding: Finding, sources: Mapping[str, str]) -> dict:
+def _json_finding(finding: Finding, sources: Mapping[str, SourceText]) -> dict:
     fix = None
     if finding.fix is not None:
-        source = sources.get(finding.path)
-        lines = LineIndex(source) if source is not None else None
         edits = []
         for edit in finding.fix.edits:
             item: dict = {"start": edit.start, "end": edit.end, "content": edit.content}
+            if edit.cell is not None:  # offsets into that cell's source
+                item["cell"] = edit.cell
+            source = source_of(replace(finding, cell=edit.cell), sources)
+            lines = LineIndex(source) if source is not None else None
             if lines is not None:
                 item["location"] = dict(zip(("line", "column"), lines.position(edit.start), strict=False))
                 item["end_location"] = dict(zip(("line", "column"), lines.position(edit.end), strict=False))
@@ -185,6 +215,7 @@ def _json_finding(finding: Finding, sources: Mapping[str, str]) -> dict:
         fix = {"description": finding.fix.description, "applicability": finding.fix.applicability, "edits": edits}
     return {
         "path": finding.path,
+        "cell": finding.cell,
         "line": finding.line,
         "column": finding.column,
         "end_line": finding.end_line,
@@ -213,25 +244,23 @@ def sarif_log(findings: Sequence[Finding], unchecked: Sequence[Unchecked] = ()) 
     descriptors, index = _sarif_rules(findings)
     results = []
     for finding in findings:
+        location: dict = {"artifactLocation": _artifact(finding.path)}
+        if finding.cell is None:
+            location["region"] = {
+                "startLine": finding.line,
+                "startColumn": finding.column,
+                "endLine": finding.end_line,
+                "endColumn": finding.end_column,
+            }
+        # A notebook's lines are not the JSON file's lines: the notebook is the location, the
+        # message names the cell and its line.
         results.append(
             {
                 "ruleId": finding.code,
                 "ruleIndex": index[finding.code],
                 "level": "error",
-                "message": {"text": finding.message},
-                "locations": [
-                    {
-                        "physicalLocation": {
-                            "artifactLocation": _artifact(finding.path),
-                            "region": {
-                                "startLine": finding.line,
-                                "startColumn": finding.column,
-                                "endLine": finding.end_line,
-                                "endColumn": finding.end_column,
-                            },
-                        }
-                    }
-                ],
+                "message": {"text": _cell_prefix(finding) + finding.message},
+                "locations": [{"physicalLocation": location}],
             }
         )
     return {
@@ -308,8 +337,6 @@ def _sarif_rules(findings: Sequence[Finding]) -> tuple[list[dict], dict[str, int
 
 
 def _artifact(path: str) -> dict:
-    from pathlib import Path
-    from urllib.parse import quote
 
     absolute = Path(os.path.abspath(path))
     try:
@@ -324,16 +351,19 @@ def _artifact(path: str) -> dict:
 
 
 def github_annotation(finding: Finding) -> str:
-    properties = {
-        "file": finding.path,
-        "line": finding.line,
-        "col": finding.column,
-        "endLine": finding.end_line,
-        "endColumn": finding.end_column,
-        "title": f"{finding.code} {finding.name}",
-    }
+    properties: dict[str, object] = {"file": finding.path}
+    if finding.cell is None:  # in a notebook, the annotation is on the file and names the cell
+        properties |= {"line": finding.line, "col": finding.column}
+        properties |= {"endLine": finding.end_line, "endColumn": finding.end_column}
+    properties["title"] = f"{finding.code} {finding.name}"
     rendered = ",".join(f"{key}={_escape_property(str(value))}" for key, value in properties.items())
-    return f"::error {rendered}::{_escape_data(finding.message)}"
+    return f"::error {rendered}::{_escape_data(_cell_prefix(finding) + finding.message)}"
+
+
+def _cell_prefix(finding: Finding) -> str:
+    if finding.cell is None:
+        return ""
+    return f"cell {finding.cell}, line {finding.line}, column {finding.column}: "
 
 
 def _escape_data(value: str) -> str:

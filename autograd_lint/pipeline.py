@@ -28,13 +28,17 @@ from .catalog import could_have_findings, rule_infos
 from .config import Config
 from .files import Excluder
 from .finding import Finding
-from .formatters import Unchecked, render_error
-from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_fixed
+from .formatters import SourceText, Unchecked, render_error
+from .notebook import NotebookError, is_notebook_path, looks_like_notebook, read_notebook
+from .notebook_check import CellError, check_notebook, fix_notebook
+from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_atomic, write_fixed
 from .syntax_errors import SourceError, python_syntax_error
 
 # Below this many files a process pool costs more to start than it saves; pre-commit
 # passes a few files at a time.
 PARALLEL_THRESHOLD = 8
+# Named on the command line, these are read as Python whatever they hold.
+PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class Outcome:
     path: str
     findings: list[Finding] = field(default_factory=list)
     fixed: list[Finding] = field(default_factory=list)
-    source: str | None = None
+    source: SourceText | None = None  # a notebook's: its cell sources by number
     fixed_bytes: bytes | None = None  # for stdin: what goes to stdout
     diff: str = ""
     error: str | None = None  # already rendered
@@ -81,9 +85,18 @@ def enabled_codes(config: Config, path: str) -> tuple[str, ...]:
 def check_path(path: str, config: Config, mode: Mode, cache: ResultCache | None = None) -> Outcome:
     """Read, check and (in fix mode) fix one file. Never raises for the file's sake."""
     try:
-        source = read_source(path, max_size=config.max_file_size)
+        # A notebook's outputs may be large; its code is held to the limit when it is parsed.
+        source = read_source(path, max_size=None if is_notebook_path(path) else config.max_file_size)
     except SourceReadError as error:
         return Outcome(path).fail(str(error))
+    write = (mode.fix or mode.add_noqa) and not mode.diff
+    if is_notebook_path(path) or (
+        not path.lower().endswith(PYTHON_SUFFIXES) and looks_like_notebook(source.text) is not None
+    ):
+        # A notebook, or a named file that holds JSON: a notebook under another name, or nothing to check.
+        if is_notebook_path(path) or looks_like_notebook(source.text):
+            return check_notebook_data(path, source.encode(source.text), config, mode, write=write)
+        return Outcome(path).fail("neither Python nor a notebook (it holds JSON)")
     if cache is None or mode.writes:
         return check_source_file(source, config, mode, write=(mode.fix or mode.add_noqa) and not mode.diff)
     key = cache.key(source.encode(source.text), enabled_codes(config, path))  # the bytes read, exactly
@@ -257,6 +270,11 @@ def _watch_parent(parent: int) -> None:
 def check_stdin(data: bytes, stdin_filename: str | None, config: Config, mode: Mode, force_exclude: bool) -> Outcome:
     """Check (and in fix mode fix) what came on stdin; the fixed bytes are for stdout."""
     path = stdin_filename or "<stdin>"
+    if stdin_filename and is_notebook_path(stdin_filename):
+        outcome = check_notebook_data(path, data, config, mode, write=False)
+        if mode.fix and outcome.fixed_bytes is None:
+            outcome.fixed_bytes = data
+        return outcome
     if (
         stdin_filename
         and force_exclude
@@ -274,6 +292,69 @@ def check_stdin(data: bytes, stdin_filename: str | None, config: Config, mode: M
         # Nothing fixed (or nothing could be): an editor piping its buffer through gets it back.
         outcome.fixed_bytes = data
     return outcome
+
+
+# --- notebooks -------------------------------------------------------------------------------------
+
+
+def check_notebook_data(path: str, data: bytes, config: Config, mode: Mode, *, write: bool) -> Outcome:
+    """Check (and fix) a notebook's code cells as one module; only changed cell sources are rewritten."""
+    try:
+        notebook = read_notebook(path, data)
+    except NotebookError as error:
+        return Outcome(path, error=render_error(path, str(error)))
+    outcome = Outcome(path, source={cell.number: cell.source for cell in notebook.cells})
+    try:
+        if not mode.fixing:
+            outcome.findings, errors = check_notebook(notebook, config)
+            outcome.error = _cell_errors(path, errors)
+            return outcome
+        result = fix_notebook(notebook, config, unsafe=mode.unsafe_fixes)
+    except Exception as error:  # a bug in a rule must not cost the other files their check
+        outcome.error = render_error(path, f"internal error, please report it: {type(error).__name__}: {error}")
+        return outcome
+    outcome.findings, outcome.fixed = result.remaining, result.fixed
+    outcome.error = _cell_errors(path, result.errors)
+    if not result.sources:
+        return outcome
+    if not notebook.rewritable:
+        outcome.fixed = []
+        outcome.findings = check_notebook(notebook, config)[0]
+        note = render_error(
+            path, f"cannot fix an nbformat {notebook.nbformat} notebook in place; upgrade it to nbformat 4"
+        )
+        outcome.error = "\n".join(filter(None, [outcome.error, note]))
+        return outcome
+    if mode.diff:
+        outcome.diff = "".join(
+            _cell_diff(notebook.cells[n - 1].source, text, f"{path}:cell {n}")
+            for n, text in sorted(result.sources.items())
+        )
+        return outcome
+    try:
+        data = notebook.with_sources(result.sources).encode(notebook.encoding)
+        if write:
+            write_atomic(path, data)
+        else:
+            outcome.fixed_bytes = data
+    except SourceWriteError as error:
+        outcome.error = render_error(path, str(error))
+        outcome.findings, outcome.fixed = check_notebook(notebook, config)[0], []
+        return outcome
+    outcome.source = {cell.number: result.sources.get(cell.number, cell.source) for cell in notebook.cells}
+    return outcome
+
+
+def _cell_diff(before: str, after: str, name: str) -> str:
+    # A cell's last line has no newline as a rule: no "No newline at end of file" on every cell.
+    if not before.endswith(("\n", "\r")) and not after.endswith(("\n", "\r")):
+        before, after = before + "\n", after + "\n"
+    return unified_diff(before, after, name)
+
+
+def _cell_errors(path: str, errors: Sequence[CellError]) -> str | None:
+    lines = [render_error(path, e.message, e.line, e.column, cell=e.cell) for e in errors]
+    return "\n".join(lines) or None
 
 
 def unified_diff(before: str, after: str, path: str) -> str:

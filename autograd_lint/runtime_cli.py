@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING, NoReturn
 
 import click
 
-from .formatters import FORMATS, render, render_error
+from .formatters import FORMATS, SourceText, render, render_error
+from .notebook import NotebookError, is_notebook_path, read_notebook
 from .reporting import emit_report
 
 if TYPE_CHECKING:
+    from autograd_lint.notebook_run import NotebookRun
     from autograd_lint.runtime.runner import ScriptRun
 
     from .finding import Finding
@@ -93,9 +95,16 @@ def run(fmt: str, output: str | None, module: str | None, arguments: Sequence[st
             _fail(output, f"cannot write the report: {problem}")
     from autograd_lint.runtime.runner import NoSuchModule, run_script
 
+    sources: dict[str, SourceText] = {}
+    if module is None and is_notebook_path(target):
+        # A notebook runs its code cells in order in one namespace, from its folder, as Jupyter would.
+        ran = _run_notebook(target, script_args, sources)
+        _report(ran.findings, fmt, output, sources)
+        sys.exit(ran.exit_status if ran.script_failed else 1 if ran.findings else 0)
+
     def report(result: ScriptRun) -> int:
         if result.reports:
-            _report(result.findings, fmt, output)
+            _report(result.findings, fmt, output, sources)
         if result.script_failed:
             return result.exit_status
         return 1 if result.reports and result.findings else 0
@@ -124,9 +133,23 @@ def _cannot_write(output: str) -> str | None:
     return None
 
 
-def _report(findings: Sequence[Finding], fmt: str, output: str | None) -> None:
-    sources = {}
-    for path in {f.path for f in findings}:
+def _run_notebook(path: str, args: Sequence[str], sources: dict[str, SourceText]) -> NotebookRun:
+    from autograd_lint.notebook_run import run_notebook
+    from autograd_lint.sources import SourceReadError, read_bytes
+
+    try:
+        notebook = read_notebook(path, read_bytes(path))
+    except (NotebookError, SourceReadError) as error:
+        _fail(path, str(error))
+    sources[path] = {cell.number: cell.source for cell in notebook.cells}
+    result = run_notebook(notebook, args)
+    for note in result.notes:
+        click.echo(note, err=True)
+    return result
+
+
+def _report(findings: Sequence[Finding], fmt: str, output: str | None, sources: dict[str, SourceText]) -> None:
+    for path in {f.path for f in findings} - set(sources):
         try:
             sources[path] = Path(path).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):

@@ -93,7 +93,7 @@ def read_source(path: str | os.PathLike[str], max_size: int | None = None) -> So
         # Non-blocking so that a FIFO is refused, not waited on; regular files ignore it.
         handle = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except IsADirectoryError:
-        raise SourceReadError("is a directory, not a Python file") from None
+        raise SourceReadError("is a directory, not a Python file or a notebook") from None
     except FileNotFoundError:
         raise SourceReadError("no such file or directory") from None
     except PermissionError:
@@ -278,3 +278,18 @@ def _write_in_place(target: Path, data: bytes, stamp: FileStamp) -> None:
         raise SourceWriteError(f"cannot write: {error.strerror or error}{_NOT_FIXED}") from None
     finally:
         os.close(handle)
+
+
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """A file's bytes, or ``SourceReadError`` with one line for the user (for notebooks run as they are)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except IsADirectoryError:
+        raise SourceReadError("is a directory, not a Python file") from None
+    except FileNotFoundError:
+        raise SourceReadError("no such file or directory") from None
+    except PermissionError:
+        raise SourceReadError("permission denied") from None
+    except OSError as error:
+        raise SourceReadError(f"cannot read: {error.strerror or error}") from None

@@ -26,6 +26,21 @@ def read_expected(script: Path) -> list[tuple[int, str]]:
     return sorted(pairs)
 
 
+def read_notebook_expected(notebook: Path) -> list[tuple[int, int | str, str]]:
+    """A notebook fixture's expectations: ``NAME.expected`` beside it, one ``CELL LINE CODE`` per
+    finding (the cell counted from 1 over every cell, the line from the cell's first) or ``CELL
+    error`` for a cell that is not valid Python; sorted."""
+    rows: list[tuple[int, int | str, str]] = []
+    for raw in notebook.with_suffix(".expected").read_text(encoding="utf-8").splitlines():
+        if raw.strip() and not raw.lstrip().startswith("#"):
+            parts = raw.split()
+            if parts[1] == "error":
+                rows.append((int(parts[0]), 0, "error"))
+            else:
+                rows.append((int(parts[0]), int(parts[1]), parts[2]))
+    return sorted(rows, key=str)
+
+
 def cli(*args: str, input: str | bytes | None = None) -> Result:
     """``autograd-lint ARGS`` in this process, as click runs it; stdout and stderr kept apart."""
     return CliRunner().invoke(main, list(args), input=input, catch_exceptions=False)

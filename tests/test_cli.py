@@ -187,6 +187,7 @@ def test_json_output(project):
     items = json.loads(result.stdout)
     assert items[1] == {
         "path": "bad.py",
+        "cell": None,  # a notebook's findings name their cell
         "line": 4,
         "column": 5,
         "end_line": 4,

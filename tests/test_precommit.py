@@ -3,6 +3,7 @@ environment from this repository (its committed state, plus tracked changes) and
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+BAD_CELL = "import torch\nx = torch.autograd.Variable(torch.ones(1))"
 
 
 @pytest.mark.slow
@@ -22,6 +24,10 @@ def test_hook_fails_on_a_mistake_and_passes_on_clean_code(tmp_path: Path):
         "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.ones(1))\n"
     )
     (user_repo / "good.py").write_text("import torch\nx = torch.ones(1)\n")
+    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": BAD_CELL}]
+    (user_repo / "bad.ipynb").write_text(
+        json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 4})
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     env["PRE_COMMIT_HOME"] = str(tmp_path / "pre-commit-home")
     subprocess.run(["git", "init", "-q"], cwd=user_repo, check=True, env=env)
@@ -41,6 +47,10 @@ def test_hook_fails_on_a_mistake_and_passes_on_clean_code(tmp_path: Path):
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert re.search(r"^autograd-lint\.+Failed$", bad.stdout, re.MULTILINE)
     assert "bad.py:3:5: AGL003 [*] [deprecated-variable]" in bad.stdout
+
+    notebook = try_repo("bad.ipynb")  # types_or: [python, jupyter]
+    assert notebook.returncode == 1, notebook.stdout + notebook.stderr
+    assert "bad.ipynb:cell 1:2:5: AGL003 [*] [deprecated-variable]" in notebook.stdout
 
     good = try_repo("good.py")
     assert good.returncode == 0, good.stdout + good.stderr
