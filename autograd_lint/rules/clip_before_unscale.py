@@ -66,60 +66,140 @@ class ClipBeforeUnscale(Rule):
     triggers = ("clip_grad",)
 
     VALID = (
-        "import torch\nfor x in data:\n    opt.zero_grad()\n    scaler.scale(f(x)).backward()\n"
-        "    scaler.unscale_(opt)\n    torch.nn.utils.clip_grad_norm_(params, 1.0)\n"
-        "    scaler.step(opt)\n    scaler.update()\n",
+        """
+        import torch
+        for x in data:
+            opt.zero_grad()
+            scaler.scale(f(x)).backward()
+            scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            scaler.step(opt)
+            scaler.update()
+        """,
         # No scaler: nothing to unscale.
-        "import torch\nfor x in data:\n    opt.zero_grad()\n    f(x).backward()\n"
-        "    torch.nn.utils.clip_grad_norm_(params, 1.0)\n    opt.step()\n",
+        """
+        import torch
+        for x in data:
+            opt.zero_grad()
+            f(x).backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            opt.step()
+        """,
         # accelerate and fairseq unscale inside their own clipping methods.
-        "import torch\nfor x in data:\n    opt.zero_grad()\n    scaler.scale(f(x)).backward()\n"
-        "    accelerator.clip_grad_norm_(params, 1.0)\n    optimizer.clip_grad_norm(1.0)\n    scaler.step(opt)\n"
-        "    scaler.update()\n",
+        """
+        import torch
+        for x in data:
+            opt.zero_grad()
+            scaler.scale(f(x)).backward()
+            accelerator.clip_grad_norm_(params, 1.0)
+            optimizer.clip_grad_norm(1.0)
+            scaler.step(opt)
+            scaler.update()
+        """,
         # Accumulation: unscale and clip only on the stepping iterations.
-        "import torch\nfor i, x in enumerate(data):\n    scaler.scale(f(x) / 4).backward()\n    if (i + 1) % 4 == 0:\n"
-        "        scaler.unscale_(opt)\n        clip_grad_norm_(params, 1.0)\n        scaler.step(opt)\n"
-        "        scaler.update()\n        opt.zero_grad()\n",
+        """
+        import torch
+        for i, x in enumerate(data):
+            scaler.scale(f(x) / 4).backward()
+            if (i + 1) % 4 == 0:
+                scaler.unscale_(opt)
+                clip_grad_norm_(params, 1.0)
+                scaler.step(opt)
+                scaler.update()
+                opt.zero_grad()
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfor x, y in loader:\n    optimizer.zero_grad()\n    with torch.autocast('cuda'):\n"
-            "        loss = crit(model(x), y)\n    scaler.scale(loss).backward()\n"
-            "    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n"
-            "    scaler.step(optimizer)\n    scaler.update()\n",
+            """
+            import torch
+            for x, y in loader:
+                optimizer.zero_grad()
+                with torch.autocast('cuda'):
+                    loss = crit(model(x), y)
+                scaler.scale(loss).backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                scaler.step(optimizer)
+                scaler.update()
+            """,
             lines=(7,),
-            fixed="import torch\nfor x, y in loader:\n    optimizer.zero_grad()\n    with torch.autocast('cuda'):\n"
-            "        loss = crit(model(x), y)\n    scaler.scale(loss).backward()\n    scaler.unscale_(optimizer)\n"
-            "    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n"
-            "    scaler.step(optimizer)\n    scaler.update()\n",
+            fixed="""
+            import torch
+            for x, y in loader:
+                optimizer.zero_grad()
+                with torch.autocast('cuda'):
+                    loss = crit(model(x), y)
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                scaler.step(optimizer)
+                scaler.update()
+            """,
             unsafe=True,
         ),
         # Unscaled after the clip: the unscale moves up.
         Invalid(
-            "import torch\ndef train_step(x):\n    opt.zero_grad()\n    amp_scaler.scale(f(x)).backward()\n"
-            "    if clip > 0:\n        clip_grad_value_(params, clip)\n    amp_scaler.unscale_(opt)\n"
-            "    amp_scaler.step(opt)\n    amp_scaler.update()\n",
+            """
+            import torch
+            def train_step(x):
+                opt.zero_grad()
+                amp_scaler.scale(f(x)).backward()
+                if clip > 0:
+                    clip_grad_value_(params, clip)
+                amp_scaler.unscale_(opt)
+                amp_scaler.step(opt)
+                amp_scaler.update()
+            """,
             lines=(6,),
         ),
         Invalid(
-            "import torch\ndef train_step(x):\n    opt.zero_grad()\n    amp_scaler.scale(f(x)).backward()\n"
-            "    clip_grad_value_(params, 1.0)\n    amp_scaler.unscale_(opt)\n"
-            "    amp_scaler.step(opt)\n    amp_scaler.update()\n",
+            """
+            import torch
+            def train_step(x):
+                opt.zero_grad()
+                amp_scaler.scale(f(x)).backward()
+                clip_grad_value_(params, 1.0)
+                amp_scaler.unscale_(opt)
+                amp_scaler.step(opt)
+                amp_scaler.update()
+            """,
             lines=(5,),
-            fixed="import torch\ndef train_step(x):\n    opt.zero_grad()\n    amp_scaler.scale(f(x)).backward()\n"
-            "    amp_scaler.unscale_(opt)\n    clip_grad_value_(params, 1.0)\n"
-            "    amp_scaler.step(opt)\n    amp_scaler.update()\n",
+            fixed="""
+            import torch
+            def train_step(x):
+                opt.zero_grad()
+                amp_scaler.scale(f(x)).backward()
+                amp_scaler.unscale_(opt)
+                clip_grad_value_(params, 1.0)
+                amp_scaler.step(opt)
+                amp_scaler.update()
+            """,
             unsafe=True,
         ),
         # Two models clipped before one step: one unscale, on the first.
         Invalid(
-            "import torch\nfor x in data:\n    opt.zero_grad()\n    scaler.scale(f(x)).backward()\n"
-            "    clip_grad_norm_(encoder.parameters(), 1.0)\n    clip_grad_norm_(decoder.parameters(), 1.0)\n"
-            "    scaler.step(opt)\n    scaler.update()\n",
+            """
+            import torch
+            for x in data:
+                opt.zero_grad()
+                scaler.scale(f(x)).backward()
+                clip_grad_norm_(encoder.parameters(), 1.0)
+                clip_grad_norm_(decoder.parameters(), 1.0)
+                scaler.step(opt)
+                scaler.update()
+            """,
             lines=(5, 6),
-            fixed="import torch\nfor x in data:\n    opt.zero_grad()\n    scaler.scale(f(x)).backward()\n"
-            "    scaler.unscale_(opt)\n    clip_grad_norm_(encoder.parameters(), 1.0)\n"
-            "    clip_grad_norm_(decoder.parameters(), 1.0)\n    scaler.step(opt)\n    scaler.update()\n",
+            fixed="""
+            import torch
+            for x in data:
+                opt.zero_grad()
+                scaler.scale(f(x)).backward()
+                scaler.unscale_(opt)
+                clip_grad_norm_(encoder.parameters(), 1.0)
+                clip_grad_norm_(decoder.parameters(), 1.0)
+                scaler.step(opt)
+                scaler.update()
+            """,
             unsafe=True,
         ),
     )

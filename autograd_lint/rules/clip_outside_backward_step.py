@@ -73,64 +73,171 @@ class ClipOutsideBackwardStep(Rule):
     triggers = ("clip_grad",)
 
     VALID = (
-        "import torch\nfor x in data:\n    opt.zero_grad()\n    model(x).sum().backward()\n"
-        "    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n    opt.step()\n",
+        """
+        import torch
+        for x in data:
+            opt.zero_grad()
+            model(x).sum().backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+        """,
         # Gradient accumulation.
-        "import torch\nfor i, x in enumerate(data):\n    (model(x).sum() / 4).backward()\n    if (i + 1) % 4 == 0:\n"
-        "        nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n        opt.step()\n        opt.zero_grad()\n",
+        """
+        import torch
+        for i, x in enumerate(data):
+            (model(x).sum() / 4).backward()
+            if (i + 1) % 4 == 0:
+                nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                opt.step()
+                opt.zero_grad()
+        """,
         # The rotated loop: the clip at the top sees the previous iteration's backward.
-        "import torch\nfor x in data:\n    clip_grad_value_(model.parameters(), 0.5)\n    opt.step()\n"
-        "    opt.zero_grad()\n    model(x).sum().backward()\n",
+        """
+        import torch
+        for x in data:
+            clip_grad_value_(model.parameters(), 0.5)
+            opt.step()
+            opt.zero_grad()
+            model(x).sum().backward()
+        """,
         # An LBFGS closure clips after its own backward.
-        "import torch\ndef closure():\n    opt.zero_grad()\n    loss = model(x).sum()\n    loss.backward()\n"
-        "    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n    return loss\nfor _ in range(5):\n"
-        "    opt.step(closure)\n",
+        """
+        import torch
+        def closure():
+            opt.zero_grad()
+            loss = model(x).sum()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            return loss
+        for _ in range(5):
+            opt.step(closure)
+        """,
         # if/else branches: the other branch's step does not run before this clip.
-        "import torch\nfor x in data:\n    opt.zero_grad()\n    if amp:\n        scaler.scale(f(x)).backward()\n"
-        "        scaler.unscale_(opt)\n        clip_grad_norm_(params, 1.0)\n        scaler.step(opt)\n"
-        "    else:\n        f(x).backward()\n        clip_grad_norm_(params, 1.0)\n        opt.step()\n",
+        """
+        import torch
+        for x in data:
+            opt.zero_grad()
+            if amp:
+                scaler.scale(f(x)).backward()
+                scaler.unscale_(opt)
+                clip_grad_norm_(params, 1.0)
+                scaler.step(opt)
+            else:
+                f(x).backward()
+                clip_grad_norm_(params, 1.0)
+                opt.step()
+        """,
         # A helper that only clips: its caller orders it.
-        "import torch\ndef clip(model):\n    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n",
+        """
+        import torch
+        def clip(model):
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        """,
         # Skipping a bad batch clears and leaves the iteration.
-        "import torch\nfor x in data:\n    loss = f(x)\n    loss.backward()\n    if not torch.isfinite(loss):\n"
-        "        opt.zero_grad()\n        continue\n    clip_grad_norm_(params, 1.0)\n    opt.step()\n    opt.zero_grad()\n",
+        """
+        import torch
+        for x in data:
+            loss = f(x)
+            loss.backward()
+            if not torch.isfinite(loss):
+                opt.zero_grad()
+                continue
+            clip_grad_norm_(params, 1.0)
+            opt.step()
+            opt.zero_grad()
+        """,
         # A loop over parameter groups around the clip.
-        "import torch\nfor x in data:\n    opt.zero_grad()\n    f(x).backward()\n    for group in opt.param_groups:\n"
-        "        clip_grad_norm_(group['params'], 1.0)\n    opt.step()\n",
+        """
+        import torch
+        for x in data:
+            opt.zero_grad()
+            f(x).backward()
+            for group in opt.param_groups:
+                clip_grad_norm_(group['params'], 1.0)
+            opt.step()
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfor x, y in loader:\n    optimizer.zero_grad()\n"
-            "    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n"
-            "    loss = crit(model(x), y)\n    loss.backward()\n    optimizer.step()\n",
+            """
+            import torch
+            for x, y in loader:
+                optimizer.zero_grad()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                loss = crit(model(x), y)
+                loss.backward()
+                optimizer.step()
+            """,
             lines=(4,),
-            fixed="import torch\nfor x, y in loader:\n    optimizer.zero_grad()\n"
-            "    loss = crit(model(x), y)\n    loss.backward()\n"
-            "    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)\n    optimizer.step()\n",
+            fixed="""
+            import torch
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = crit(model(x), y)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\ndef train_step(model, opt, x):\n    opt.zero_grad()\n    model(x).mean().backward()\n"
-            "    opt.step()\n    norm = nn.utils.clip_grad_norm_(model.parameters(), 5.0)\n    return norm\n",
+            """
+            import torch
+            def train_step(model, opt, x):
+                opt.zero_grad()
+                model(x).mean().backward()
+                opt.step()
+                norm = nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                return norm
+            """,
             lines=(6,),
-            fixed="import torch\ndef train_step(model, opt, x):\n    opt.zero_grad()\n    model(x).mean().backward()\n"
-            "    norm = nn.utils.clip_grad_norm_(model.parameters(), 5.0)\n    opt.step()\n    return norm\n",
+            fixed="""
+            import torch
+            def train_step(model, opt, x):
+                opt.zero_grad()
+                model(x).mean().backward()
+                norm = nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                opt.step()
+                return norm
+            """,
             unsafe=True,
         ),
         # Clipped at the top of the body, after the previous step, before this backward.
         Invalid(
-            "import torch\nfor x in data:\n    clip_grad_value_(model.parameters(), 0.5)\n    opt.zero_grad()\n"
-            "    with torch.autocast('cuda'):\n        loss = model(x).sum()\n    loss.backward()\n    opt.step()\n",
+            """
+            import torch
+            for x in data:
+                clip_grad_value_(model.parameters(), 0.5)
+                opt.zero_grad()
+                with torch.autocast('cuda'):
+                    loss = model(x).sum()
+                loss.backward()
+                opt.step()
+            """,
             lines=(3,),
-            fixed="import torch\nfor x in data:\n    opt.zero_grad()\n"
-            "    with torch.autocast('cuda'):\n        loss = model(x).sum()\n    loss.backward()\n"
-            "    clip_grad_value_(model.parameters(), 0.5)\n    opt.step()\n",
+            fixed="""
+            import torch
+            for x in data:
+                opt.zero_grad()
+                with torch.autocast('cuda'):
+                    loss = model(x).sum()
+                loss.backward()
+                clip_grad_value_(model.parameters(), 0.5)
+                opt.step()
+            """,
             unsafe=True,
         ),
         # The step sits in another block: reported, not moved.
         Invalid(
-            "import torch\nfor i, x in enumerate(data):\n    opt.zero_grad()\n    clip_grad_norm_(params, 1.0)\n"
-            "    f(x).backward()\n    if i % 2:\n        opt.step()\n",
+            """
+            import torch
+            for i, x in enumerate(data):
+                opt.zero_grad()
+                clip_grad_norm_(params, 1.0)
+                f(x).backward()
+                if i % 2:
+                    opt.step()
+            """,
             lines=(4,),
         ),
     )

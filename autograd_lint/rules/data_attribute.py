@@ -88,136 +88,248 @@ class DataAttribute(Rule):
     triggers = (".data",)
 
     VALID = (
-        "import torch\n\nclass Pairs(torch.utils.data.Dataset):\n    def __init__(self, data):\n"
-        "        self.data = data\n\n    def __getitem__(self, i):\n        return self.data[i]\n",
-        "import torch\nfrom torch.utils.data import DataLoader\nimages = dataset.data.float() / 255\n"
-        "print(args.data, batch.data, dataset.data.shape)\n",
-        "import torch\nwith torch.no_grad():\n    for p in model.parameters():\n        p -= 0.1 * p.grad\n"
-        "value = loss.detach()\n",
-        "import torch\nself.data.sort_values()\noutputs = net(images)\nprint(outputs.data.shape)\n",
-        "import torch\nimport torch.nn as nn\n\ndef init(m):\n    nn.init.normal_(m.weight.data, 0.0, 0.02)\n"
-        "    torch.nn.init.constant_(m.bias.data, 0.0)\n",
-        "import torch\n\nclass Graph:\n    def run(self):\n        self.backward()\n        self.data.clear_()\n"
-        "        return self.data\n",
-        "import torch\n"
-        "from micrograd.engine import Value\n"
-        "a = Value(2.0)\n"
-        "loss = Value(-4.0) * a\n"
-        "loss.backward()\n"
-        "a.data += -0.01 * a.grad\n"
-        "print(loss.data)\n",
-        "import torch\n"
-        "from dataclasses import dataclass\n"
-        "@dataclass\n"
-        "class Sample:\n"
-        "    data: list\n"
-        "    label: int\n"
-        "sample = Sample([1, 2], 0)\n"
-        "sample.data.sort()\n"
-        "batch_item = Sample([3], 1)\n"
-        "batch_item.data.append_(3)\n",
+        """
+        import torch
+
+        class Pairs(torch.utils.data.Dataset):
+            def __init__(self, data):
+                self.data = data
+
+            def __getitem__(self, i):
+                return self.data[i]
+        """,
+        """
+        import torch
+        from torch.utils.data import DataLoader
+        images = dataset.data.float() / 255
+        print(args.data, batch.data, dataset.data.shape)
+        """,
+        """
+        import torch
+        with torch.no_grad():
+            for p in model.parameters():
+                p -= 0.1 * p.grad
+        value = loss.detach()
+        """,
+        """
+        import torch
+        self.data.sort_values()
+        outputs = net(images)
+        print(outputs.data.shape)
+        """,
+        """
+        import torch
+        import torch.nn as nn
+
+        def init(m):
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+            torch.nn.init.constant_(m.bias.data, 0.0)
+        """,
+        """
+        import torch
+
+        class Graph:
+            def run(self):
+                self.backward()
+                self.data.clear_()
+                return self.data
+        """,
+        """
+        import torch
+        from micrograd.engine import Value
+        a = Value(2.0)
+        loss = Value(-4.0) * a
+        loss.backward()
+        a.data += -0.01 * a.grad
+        print(loss.data)
+        """,
+        """
+        import torch
+        from dataclasses import dataclass
+        @dataclass
+        class Sample:
+            data: list
+            label: int
+        sample = Sample([1, 2], 0)
+        sample.data.sort()
+        batch_item = Sample([3], 1)
+        batch_item.data.append_(3)
+        """,
     )
     INVALID = (
         Invalid(
             # `cost` is backpropagated with a plain `backward()`, so it is a scalar: `[0]` meant `.item()`.
-            "import torch\nfor p in model.parameters():\n    p.grad.data.zero_()\n"
-            "last = loss.data.item()\ng = p.grad\nnorm = g.data.norm()\ncost.backward()\nprint(cost.data[0])\n",
+            """
+            import torch
+            for p in model.parameters():
+                p.grad.data.zero_()
+            last = loss.data.item()
+            g = p.grad
+            norm = g.data.norm()
+            cost.backward()
+            print(cost.data[0])
+            """,
             lines=(3, 4, 6, 8),
-            fixed="import torch\nfor p in model.parameters():\n    p.grad.zero_()\n"
-            "last = loss.item()\ng = p.grad\nnorm = g.norm()\ncost.backward()\nprint(cost.item())\n",
+            fixed="""
+            import torch
+            for p in model.parameters():
+                p.grad.zero_()
+            last = loss.item()
+            g = p.grad
+            norm = g.norm()
+            cost.backward()
+            print(cost.item())
+            """,
         ),
         Invalid(
             # Only a loss is a scalar whose `[0]` meant `.item()` in PyTorch 0.3; a row stays a row.
-            "import torch\nx = torch.randn(5, 3)\nfirst = x.data[0]\n",
+            """
+            import torch
+            x = torch.randn(5, 3)
+            first = x.data[0]
+            """,
             lines=(3,),
-            fixed="import torch\nx = torch.randn(5, 3)\nfirst = x.detach()[0]\n",
+            fixed="""
+            import torch
+            x = torch.randn(5, 3)
+            first = x.detach()[0]
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nw = torch.randn(3, requires_grad=True)\nwith torch.no_grad():\n    w.data.mul_(0.5)\n",
+            """
+            import torch
+            w = torch.randn(3, requires_grad=True)
+            with torch.no_grad():
+                w.data.mul_(0.5)
+            """,
             lines=(4,),
-            fixed="import torch\nw = torch.randn(3, requires_grad=True)\nwith torch.no_grad():\n    w.mul_(0.5)\n",
+            fixed="""
+            import torch
+            w = torch.randn(3, requires_grad=True)
+            with torch.no_grad():
+                w.mul_(0.5)
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch as t\nw = t.randn(3, requires_grad=True)\nfor step in range(10):\n"
-            "    w.data.sub_(0.1 * w.grad)  # descend\n    w.data = w.data.clamp(0, 1)\n",
+            """
+            import torch as t
+            w = t.randn(3, requires_grad=True)
+            for step in range(10):
+                w.data.sub_(0.1 * w.grad)  # descend
+                w.data = w.data.clamp(0, 1)
+            """,
             lines=(4, 5, 5),
-            fixed="import torch as t\nw = t.randn(3, requires_grad=True)\nfor step in range(10):\n"
-            "    with t.no_grad():\n        w.sub_(0.1 * w.grad)  # descend\n"
-            "    with t.no_grad():\n        w.copy_(w.detach().clamp(0, 1))\n",
+            fixed="""
+            import torch as t
+            w = t.randn(3, requires_grad=True)
+            for step in range(10):
+                with t.no_grad():
+                    w.sub_(0.1 * w.grad)  # descend
+                with t.no_grad():
+                    w.copy_(w.detach().clamp(0, 1))
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n\ndef sgd(params, lr):\n  for p in params:\n    p.data -= lr * p.grad\n\n"
-            "for p in model.parameters():\n  snapshot = p.data.cpu()\n",
+            """
+            import torch
+
+            def sgd(params, lr):
+              for p in params:
+                p.data -= lr * p.grad
+
+            for p in model.parameters():
+              snapshot = p.data.cpu()
+            """,
             lines=(5, 8),
-            fixed="import torch\n\ndef sgd(params, lr):\n  for p in params:\n    with torch.no_grad():\n"
-            "      p -= lr * p.grad\n\nfor p in model.parameters():\n  snapshot = p.detach().cpu()\n",
+            fixed="""
+            import torch
+
+            def sgd(params, lr):
+              for p in params:
+                with torch.no_grad():
+                  p -= lr * p.grad
+
+            for p in model.parameters():
+              snapshot = p.detach().cpu()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "x = torch.randn(4)\n"
-            "col = torch.unsqueeze(x, 1).data\n"
-            "flat = x.view(-1).data\n"
-            "ema.data.copy_(param.data)\n",
+            """
+            import torch
+            x = torch.randn(4)
+            col = torch.unsqueeze(x, 1).data
+            flat = x.view(-1).data
+            ema.data.copy_(param.data)
+            """,
             lines=(3, 4, 5, 5),
-            fixed=(
-                "import torch\n"
-                "x = torch.randn(4)\n"
-                "col = torch.unsqueeze(x, 1).detach()\n"
-                "flat = x.view(-1).detach()\n"
-                "with torch.no_grad():\n"
-                "    ema.copy_(param.data)\n"
-            ),
+            fixed="""
+            import torch
+            x = torch.randn(4)
+            col = torch.unsqueeze(x, 1).detach()
+            flat = x.view(-1).detach()
+            with torch.no_grad():
+                ema.copy_(param.data)
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "w = torch.randn(3, requires_grad=True)\n"
-            "loss = (w * w).sum()\n"
-            "with torch.no_grad():\n"
-            "    w.data.mul_(0.5)\n"
-            "loss.backward()\n",
+            """
+            import torch
+            w = torch.randn(3, requires_grad=True)
+            loss = (w * w).sum()
+            with torch.no_grad():
+                w.data.mul_(0.5)
+            loss.backward()
+            """,
             lines=(5,),
-            fixed=(
-                "import torch\n"
-                "w = torch.randn(3, requires_grad=True)\n"
-                "loss = (w * w).sum()\n"
-                "with torch.no_grad():\n"
-                "    w.mul_(0.5)\n"
-                "loss.backward()\n"
-            ),
+            fixed="""
+            import torch
+            w = torch.randn(3, requires_grad=True)
+            loss = (w * w).sum()
+            with torch.no_grad():
+                w.mul_(0.5)
+            loss.backward()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "import torch.nn.functional as F\n"
-            'losses = F.mse_loss(pred, target, reduction="none")\n'
-            "first = losses.data[0]\n"
-            "meter_loss = meter.data[0]\n",
+            """
+            import torch
+            import torch.nn.functional as F
+            losses = F.mse_loss(pred, target, reduction="none")
+            first = losses.data[0]
+            meter_loss = meter.data[0]
+            """,
             lines=(4,),
-            fixed=(
-                "import torch\n"
-                "import torch.nn.functional as F\n"
-                'losses = F.mse_loss(pred, target, reduction="none")\n'
-                "first = losses.detach()[0]\n"
-                "meter_loss = meter.data[0]\n"
-            ),
+            fixed="""
+            import torch
+            import torch.nn.functional as F
+            losses = F.mse_loss(pred, target, reduction="none")
+            first = losses.detach()[0]
+            meter_loss = meter.data[0]
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "loss = (w ** 3).sum()\n"
-            "loss.backward(create_graph=True)\n"
-            "norm = w.grad.data.norm()\n"
-            "w.grad.data.zero_()\n",
+            """
+            import torch
+            loss = (w ** 3).sum()
+            loss.backward(create_graph=True)
+            norm = w.grad.data.norm()
+            w.grad.data.zero_()
+            """,
             lines=(4, 5),
             # After `create_graph=True` a read detaches; an in-place change gets no fix.
         ),
         Invalid(
-            "import torch\nprint(epoch_loss.data[0])\n",
+            """
+            import torch
+            print(epoch_loss.data[0])
+            """,
             lines=(2,),
         ),
     )

@@ -58,83 +58,142 @@ class DeprecatedVariable(Rule):
     triggers = ("Variable",)
 
     VALID = (
-        "import torch\nx = torch.rand(5, requires_grad=True)\n",
+        """
+        import torch
+        x = torch.rand(5, requires_grad=True)
+        """,
         # Another library's Variable is none of our business.
-        "import tensorflow as tf\nimport torch\nv = tf.Variable(3.0)\n",
-        "from mxnet.autograd import Variable\nimport torch\nv = Variable(1)\n",
+        """
+        import tensorflow as tf
+        import torch
+        v = tf.Variable(3.0)
+        """,
+        """
+        from mxnet.autograd import Variable
+        import torch
+        v = Variable(1)
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfrom torch.autograd import Variable\nx = Variable(torch.rand(5), requires_grad=True)\n",
+            """
+            import torch
+            from torch.autograd import Variable
+            x = Variable(torch.rand(5), requires_grad=True)
+            """,
             lines=(2, 3),
-            fixed="import torch\nx = torch.rand(5, requires_grad=True)\n",
+            fixed="""
+            import torch
+            x = torch.rand(5, requires_grad=True)
+            """,
         ),
         Invalid(
-            "import torch\nimport torch.autograd as ag\ny = ag.Variable(torch.ones(2))\n",
+            """
+            import torch
+            import torch.autograd as ag
+            y = ag.Variable(torch.ones(2))
+            """,
             lines=(3,),
-            fixed="import torch\nimport torch.autograd as ag\ny = torch.ones(2)\n",
+            fixed="""
+            import torch
+            import torch.autograd as ag
+            y = torch.ones(2)
+            """,
         ),
         Invalid(
-            "import torch as t\nfrom torch.autograd.variable import Variable as V\n"
-            "w = t.zeros(3, requires_grad=True)\nv = V(w)\nu = t.autograd.Variable(w.sum(), requires_grad=True)\n",
+            """
+            import torch as t
+            from torch.autograd.variable import Variable as V
+            w = t.zeros(3, requires_grad=True)
+            v = V(w)
+            u = t.autograd.Variable(w.sum(), requires_grad=True)
+            """,
             lines=(2, 4, 5),
-            fixed="import torch as t\n"
-            "w = t.zeros(3, requires_grad=True)\nv = w.detach()\nu = w.sum().detach().requires_grad_()\n",
+            fixed="""
+            import torch as t
+            w = t.zeros(3, requires_grad=True)
+            v = w.detach()
+            u = w.sum().detach().requires_grad_()
+            """,
         ),
         Invalid(
-            "import torch\nfrom torch.autograd import Variable\nprint(isinstance(torch.ones(1), Variable))\n",
+            """
+            import torch
+            from torch.autograd import Variable
+            print(isinstance(torch.ones(1), Variable))
+            """,
             lines=(2, 3),
         ),
         Invalid(
-            "import torch\n"
-            "from torch.autograd import *\n"
-            "x = Variable(torch.ones(2), requires_grad=True)\n"
-            "w = Variable(torch.FloatTensor([1.0]))\n",
+            """
+            import torch
+            from torch.autograd import *
+            x = Variable(torch.ones(2), requires_grad=True)
+            w = Variable(torch.FloatTensor([1.0]))
+            """,
             lines=(3, 4),
-            fixed=(
-                "import torch\n"
-                "from torch.autograd import *\n"
-                "x = torch.ones(2, requires_grad=True)\n"
-                "w = torch.FloatTensor([1.0])\n"
-            ),
+            fixed="""
+            import torch
+            from torch.autograd import *
+            x = torch.ones(2, requires_grad=True)
+            w = torch.FloatTensor([1.0])
+            """,
         ),
         Invalid(
-            "import torch\n"
-            "import torch.autograd as autograd\n"
-            "USE_CUDA = torch.cuda.is_available()\n"
-            "Variable = lambda *args, **kwargs: autograd.Variable(*args, **kwargs).cuda() if USE_CUDA else autograd.Variable(*args, **kwargs)\n"
-            "state = Variable(torch.zeros(4), volatile=True)\n"
-            "q = Variable(torch.ones(4))\n",
+            """
+            import torch
+            import torch.autograd as autograd
+            USE_CUDA = torch.cuda.is_available()
+            Variable = lambda *args, **kwargs: autograd.Variable(*args, **kwargs).cuda() if USE_CUDA else autograd.Variable(*args, **kwargs)
+            state = Variable(torch.zeros(4), volatile=True)
+            q = Variable(torch.ones(4))
+            """,
             lines=(4, 4, 5, 6),
         ),
         Invalid(
-            "import torch\n"
-            "from torch import autograd\n"
-            "\n"
-            "def Var(*args, **kwargs):\n"
-            "    v = autograd.Variable(*args, **kwargs)\n"
-            "    return v.cuda() if torch.cuda.is_available() else v\n"
-            "\n"
-            "inputs = Var(torch.randn(2, 3), volatile=True)\n",
+            """
+            import torch
+            from torch import autograd
+
+            def Var(*args, **kwargs):
+                v = autograd.Variable(*args, **kwargs)
+                return v.cuda() if torch.cuda.is_available() else v
+
+            inputs = Var(torch.randn(2, 3), volatile=True)
+            """,
             lines=(5, 8),
         ),
         Invalid(
-            "import torch\n"
-            "from torch.autograd import Variable\n"
-            "w = torch.ones(2, requires_grad=True)\n"
-            "h = w * 2\n"
-            "frozen = Variable(h)\n",
+            """
+            import torch
+            from torch.autograd import Variable
+            w = torch.ones(2, requires_grad=True)
+            h = w * 2
+            frozen = Variable(h)
+            """,
             lines=(2, 5),
-            fixed=("import torch\nw = torch.ones(2, requires_grad=True)\nh = w * 2\nfrozen = h.detach()\n"),
+            fixed="""
+            import torch
+            w = torch.ones(2, requires_grad=True)
+            h = w * 2
+            frozen = h.detach()
+            """,
         ),
         Invalid(
-            "import torch\n"
-            "from torch.autograd import Variable\n"
-            "t = torch.ones(3)\n"
-            "v = Variable(t)\n"
-            "v.requires_grad_()\n",
+            """
+            import torch
+            from torch.autograd import Variable
+            t = torch.ones(3)
+            v = Variable(t)
+            v.requires_grad_()
+            """,
             lines=(2, 4),
-            fixed=("import torch\nt = torch.ones(3)\nv = t.detach()\nv.requires_grad_()\n"),
+            fixed="""
+            import torch
+            t = torch.ones(3)
+            v = t.detach()
+            v.requires_grad_()
+            """,
         ),
     )
 

@@ -76,43 +76,129 @@ class DiscardedTensorResult(Rule):
 
     VALID = (
         # An nn.Module moves and casts in place.
-        "import torch\nfrom torch import nn\nmodel = nn.Linear(3, 1)\nmodel.to(device)\nmodel.cuda()\nmodel.float()\n",
-        "import torch\nnet = Net()\nnet.cuda()\ncriterion = nn.CrossEntropyLoss()\ncriterion.to(device)\n",
+        """
+        import torch
+        from torch import nn
+        model = nn.Linear(3, 1)
+        model.to(device)
+        model.cuda()
+        model.float()
+        """,
+        """
+        import torch
+        net = Net()
+        net.cuda()
+        criterion = nn.CrossEntropyLoss()
+        criterion.to(device)
+        """,
         # The result is used.
-        "import torch\nx = torch.randn(3)\nx = x.to(device)\ny = x.detach()\nprint(x.float())\n",
+        """
+        import torch
+        x = torch.randn(3)
+        x = x.to(device)
+        y = x.detach()
+        print(x.float())
+        """,
         # A name the file says nothing about: unsure, so silent.
-        "import torch\ndef run(model, h):\n    h.detach()\n    model.to(device)\n",
+        """
+        import torch
+        def run(model, h):
+            h.detach()
+            model.to(device)
+        """,
         # Called to see whether it raises.
-        "import torch\nimport pytest\nx = torch.randn(3)\nwith pytest.raises(RuntimeError):\n    x.to('meta')\n"
-        "try:\n    x.cuda()\nexcept RuntimeError:\n    pass\n",
+        """
+        import torch
+        import pytest
+        x = torch.randn(3)
+        with pytest.raises(RuntimeError):
+            x.to('meta')
+        try:
+            x.cuda()
+        except RuntimeError:
+            pass
+        """,
         # The last line of a notebook cell is displayed.
-        "import torch\n# %%\nx = torch.arange(6)\nx.view(2, 3)\n# %%\nx.view(3, 2)\n",
+        """
+        import torch
+        # %%
+        x = torch.arange(6)
+        x.view(2, 3)
+        # %%
+        x.view(3, 2)
+        """,
         # A set's add, a thread's detach: not tensors.
-        "import torch\nseen = set()\nseen.add(1)\nx = torch.randn(3)\nx = Wrapper(x)\nx.float()\n",
+        """
+        import torch
+        seen = set()
+        seen.add(1)
+        x = torch.randn(3)
+        x = Wrapper(x)
+        x.float()
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nx = torch.randn(8, 3)\nx.to(device)\ny = model(x)\n",
+            """
+            import torch
+            x = torch.randn(8, 3)
+            x.to(device)
+            y = model(x)
+            """,
             lines=(3,),
-            fixed="import torch\nx = torch.randn(8, 3)\nx = x.to(device)\ny = model(x)\n",
+            fixed="""
+            import torch
+            x = torch.randn(8, 3)
+            x = x.to(device)
+            y = model(x)
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\ndef step(model, x: torch.Tensor, hidden):\n    out, hidden = model(x, hidden)\n"
-            "    x.cuda()\n    x.clamp(0, 1)\n    return out\n",
+            """
+            import torch
+            def step(model, x: torch.Tensor, hidden):
+                out, hidden = model(x, hidden)
+                x.cuda()
+                x.clamp(0, 1)
+                return out
+            """,
             lines=(4, 5),
-            fixed="import torch\ndef step(model, x: torch.Tensor, hidden):\n    out, hidden = model(x, hidden)\n"
-            "    x = x.cuda()\n    x = x.clamp(0, 1)\n    return out\n",
+            fixed="""
+            import torch
+            def step(model, x: torch.Tensor, hidden):
+                out, hidden = model(x, hidden)
+                x = x.cuda()
+                x = x.clamp(0, 1)
+                return out
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfor p in model.parameters():\n    p.grad.detach()\n    state[0].float()\n",
+            """
+            import torch
+            for p in model.parameters():
+                p.grad.detach()
+                state[0].float()
+            """,
             lines=(3,),
-            fixed="import torch\nfor p in model.parameters():\n    p.grad = p.grad.detach()\n    state[0].float()\n",
+            fixed="""
+            import torch
+            for p in model.parameters():
+                p.grad = p.grad.detach()
+                state[0].float()
+            """,
             unsafe=True,
         ),
         # A chain: reported, with no single name to assign to.
-        Invalid("import torch\nh = torch.zeros(1, 4)\nh.detach().cpu()\n", lines=(3,)),
+        Invalid(
+            """
+            import torch
+            h = torch.zeros(1, 4)
+            h.detach().cpu()
+            """,
+            lines=(3,),
+        ),
     )
 
     def __init__(self, context: FileContext) -> None:

@@ -58,147 +58,206 @@ class InplaceUpdateOutsideNoGrad(Rule):
     triggers = ("grad",)
 
     VALID = (
-        "import torch\nwith torch.no_grad():\n    w -= 0.1 * w.grad\n",
-        "import torch\n@torch.no_grad()\ndef sgd(params, lr):\n    for p in params:\n        p.add_(p.grad, alpha=-lr)\n",
+        """
+        import torch
+        with torch.no_grad():
+            w -= 0.1 * w.grad
+        """,
+        """
+        import torch
+        @torch.no_grad()
+        def sgd(params, lr):
+            for p in params:
+                p.add_(p.grad, alpha=-lr)
+        """,
         # Called only under no_grad in this file.
-        "import torch\ndef sgd(params, lr):\n    for p in params:\n        p -= lr * p.grad\n"
-        "with torch.no_grad():\n    sgd(model.parameters(), 0.1)\n",
+        """
+        import torch
+        def sgd(params, lr):
+            for p in params:
+                p -= lr * p.grad
+        with torch.no_grad():
+            sgd(model.parameters(), 0.1)
+        """,
         # Clearing gradients is not an update.
-        "import torch\nw.grad.zero_()\nw.grad -= w.grad\n",
+        """
+        import torch
+        w.grad.zero_()
+        w.grad -= w.grad
+        """,
         # Updating through .data is AGL004's business.
-        "import torch\nw.data -= 0.1 * w.grad\n",
-        "import torch\n"
-        "def sgd(params, lr):\n"
-        "    for p in params:\n"
-        "        p -= lr * p.grad\n"
-        "@torch.no_grad()\n"
-        "def step(model):\n"
-        "    sgd(model.parameters(), 0.1)\n",
-        "import torch\n"
-        "class Trainer:\n"
-        "    def update(self):\n"
-        "        for p in self.params:\n"
-        "            p.sub_(self.lr * p.grad)\n"
-        "    def fit(self):\n"
-        "        for x in self.data:\n"
-        "            self.model(x).sum().backward()\n"
-        "            with torch.no_grad():\n"
-        "                self.update()\n"
-        "            self.model.zero_grad()\n",
+        """
+        import torch
+        w.data -= 0.1 * w.grad
+        """,
+        """
+        import torch
+        def sgd(params, lr):
+            for p in params:
+                p -= lr * p.grad
+        @torch.no_grad()
+        def step(model):
+            sgd(model.parameters(), 0.1)
+        """,
+        """
+        import torch
+        class Trainer:
+            def update(self):
+                for p in self.params:
+                    p.sub_(self.lr * p.grad)
+            def fit(self):
+                for x in self.data:
+                    self.model(x).sum().backward()
+                    with torch.no_grad():
+                        self.update()
+                    self.model.zero_grad()
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfor _ in range(10):\n    loss = (w * x).sum()\n    loss.backward()\n    w -= 0.1 * w.grad\n",
+            """
+            import torch
+            for _ in range(10):
+                loss = (w * x).sum()
+                loss.backward()
+                w -= 0.1 * w.grad
+            """,
             lines=(5,),
-            fixed=(
-                "import torch\n"
-                "for _ in range(10):\n"
-                "    w.grad = None\n"
-                "    loss = (w * x).sum()\n"
-                "    loss.backward()\n"
-                "    with torch.no_grad():\n"
-                "        w -= 0.1 * w.grad\n"
-            ),
+            fixed="""
+            import torch
+            for _ in range(10):
+                w.grad = None
+                loss = (w * x).sum()
+                loss.backward()
+                with torch.no_grad():
+                    w -= 0.1 * w.grad
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfor _ in range(10):\n    loss = (w * x).sum()\n    loss.backward()\n"
-            "    w.add_(w.grad, alpha=-0.1)\n    w.grad.zero_()\n",
+            """
+            import torch
+            for _ in range(10):
+                loss = (w * x).sum()
+                loss.backward()
+                w.add_(w.grad, alpha=-0.1)
+                w.grad.zero_()
+            """,
             lines=(5,),
-            fixed="import torch\nfor _ in range(10):\n    loss = (w * x).sum()\n    loss.backward()\n"
-            "    with torch.no_grad():\n        w.add_(w.grad, alpha=-0.1)\n    w.grad.zero_()\n",
+            fixed="""
+            import torch
+            for _ in range(10):
+                loss = (w * x).sum()
+                loss.backward()
+                with torch.no_grad():
+                    w.add_(w.grad, alpha=-0.1)
+                w.grad.zero_()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\ndef step(params, lr):\n    for p in params:\n        p.sub_(lr * p.grad)\n",
+            """
+            import torch
+            def step(params, lr):
+                for p in params:
+                    p.sub_(lr * p.grad)
+            """,
             lines=(4,),
         ),
         Invalid(
-            "import torch\n"
-            "emb = torch.randn(100, 8, requires_grad=True)\n"
-            "for ids in batches:\n"
-            "    loss = emb[ids].sum()\n"
-            "    loss.backward()\n"
-            "    emb[ids] -= 0.1 * emb.grad[ids]\n"
-            "    emb.grad.zero_()\n",
+            """
+            import torch
+            emb = torch.randn(100, 8, requires_grad=True)
+            for ids in batches:
+                loss = emb[ids].sum()
+                loss.backward()
+                emb[ids] -= 0.1 * emb.grad[ids]
+                emb.grad.zero_()
+            """,
             lines=(6,),
-            fixed=(
-                "import torch\n"
-                "emb = torch.randn(100, 8, requires_grad=True)\n"
-                "for ids in batches:\n"
-                "    loss = emb[ids].sum()\n"
-                "    loss.backward()\n"
-                "    with torch.no_grad():\n"
-                "        emb[ids] -= 0.1 * emb.grad[ids]\n"
-                "    emb.grad.zero_()\n"
-            ),
+            fixed="""
+            import torch
+            emb = torch.randn(100, 8, requires_grad=True)
+            for ids in batches:
+                loss = emb[ids].sum()
+                loss.backward()
+                with torch.no_grad():
+                    emb[ids] -= 0.1 * emb.grad[ids]
+                emb.grad.zero_()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "params = [torch.randn(3, requires_grad=True) for _ in range(2)]\n"
-            "for step in range(10):\n"
-            "    loss = sum((p ** 2).sum() for p in params)\n"
-            "    loss.backward()\n"
-            "    for i in range(len(params)):\n"
-            "        params[i] -= 0.1 * params[i].grad\n",
+            """
+            import torch
+            params = [torch.randn(3, requires_grad=True) for _ in range(2)]
+            for step in range(10):
+                loss = sum((p ** 2).sum() for p in params)
+                loss.backward()
+                for i in range(len(params)):
+                    params[i] -= 0.1 * params[i].grad
+            """,
             lines=(7,),
-            fixed=(
-                "import torch\n"
-                "params = [torch.randn(3, requires_grad=True) for _ in range(2)]\n"
-                "for step in range(10):\n"
-                "    loss = sum((p ** 2).sum() for p in params)\n"
-                "    loss.backward()\n"
-                "    for i in range(len(params)):\n"
-                "        with torch.no_grad():\n"
-                "            params[i] -= 0.1 * params[i].grad\n"
-                "        params[i].grad = None\n"
-            ),
+            fixed="""
+            import torch
+            params = [torch.randn(3, requires_grad=True) for _ in range(2)]
+            for step in range(10):
+                loss = sum((p ** 2).sum() for p in params)
+                loss.backward()
+                for i in range(len(params)):
+                    with torch.no_grad():
+                        params[i] -= 0.1 * params[i].grad
+                    params[i].grad = None
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "w = torch.randn(3, requires_grad=True)\n"
-            "for step in range(10):\n"
-            "    loss = (w ** 2).sum()\n"
-            "    loss.backward()\n"
-            "    g = w.grad\n"
-            "    w.sub_(0.1 * g)\n"
-            "    w.grad = None\n",
+            """
+            import torch
+            w = torch.randn(3, requires_grad=True)
+            for step in range(10):
+                loss = (w ** 2).sum()
+                loss.backward()
+                g = w.grad
+                w.sub_(0.1 * g)
+                w.grad = None
+            """,
             lines=(7,),
-            fixed=(
-                "import torch\n"
-                "w = torch.randn(3, requires_grad=True)\n"
-                "for step in range(10):\n"
-                "    loss = (w ** 2).sum()\n"
-                "    loss.backward()\n"
-                "    g = w.grad\n"
-                "    with torch.no_grad():\n"
-                "        w.sub_(0.1 * g)\n"
-                "    w.grad = None\n"
-            ),
+            fixed="""
+            import torch
+            w = torch.randn(3, requires_grad=True)
+            for step in range(10):
+                loss = (w ** 2).sum()
+                loss.backward()
+                g = w.grad
+                with torch.no_grad():
+                    w.sub_(0.1 * g)
+                w.grad = None
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "def sgd(params, lr):\n"
-            "    for p in params:\n"
-            "        p -= lr * p.grad\n"
-            "with torch.no_grad():\n"
-            "    sgd(model.parameters(), 0.1)\n"
-            "sgd(model.parameters(), 0.1)\n",
+            """
+            import torch
+            def sgd(params, lr):
+                for p in params:
+                    p -= lr * p.grad
+            with torch.no_grad():
+                sgd(model.parameters(), 0.1)
+            sgd(model.parameters(), 0.1)
+            """,
             lines=(4,),
-            fixed=(
-                "import torch\n"
-                "def sgd(params, lr):\n"
-                "    for p in params:\n"
-                "        with torch.no_grad():\n"
-                "            p -= lr * p.grad\n"
-                "        p.grad = None\n"
-                "with torch.no_grad():\n"
-                "    sgd(model.parameters(), 0.1)\n"
-                "sgd(model.parameters(), 0.1)\n"
-            ),
+            fixed="""
+            import torch
+            def sgd(params, lr):
+                for p in params:
+                    with torch.no_grad():
+                        p -= lr * p.grad
+                    p.grad = None
+            with torch.no_grad():
+                sgd(model.parameters(), 0.1)
+            sgd(model.parameters(), 0.1)
+            """,
             unsafe=True,
         ),
     )

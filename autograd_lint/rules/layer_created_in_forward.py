@@ -69,31 +69,77 @@ class LayerCreatedInForward(Rule):
     triggers = ("forward",)
 
     VALID = (
-        "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 2)\n    def forward(self, x):\n        return nn.ReLU()(self.fc(x))\n",
+        """
+        import torch
+        from torch import nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 2)
+            def forward(self, x):
+                return nn.ReLU()(self.fc(x))
+        """,
         # Lazy initialisation on the first call.
-        "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.fc = None\n    def forward(self, x):\n        if self.fc is None:\n"
-        "            self.fc = nn.Linear(x.shape[-1], 2)\n        return self.fc(x)\n",
+        """
+        import torch
+        from torch import nn
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = None
+            def forward(self, x):
+                if self.fc is None:
+                    self.fc = nn.Linear(x.shape[-1], 2)
+                return self.fc(x)
+        """,
         # Not a module's forward.
-        "import torch\nfrom torch import nn\nclass Pipeline:\n    def forward(self, x):\n        return nn.Linear(4, 2)(x)\n",
+        """
+        import torch
+        from torch import nn
+        class Pipeline:
+            def forward(self, x):
+                return nn.Linear(4, 2)(x)
+        """,
         # Functional calls and weightless layers.
-        "import torch\nfrom torch import nn\nimport torch.nn.functional as F\nclass Net(nn.Module):\n"
-        "    def forward(self, x, w):\n        return nn.Dropout(0.1)(F.linear(x, w))\n",
+        """
+        import torch
+        from torch import nn
+        import torch.nn.functional as F
+        class Net(nn.Module):
+            def forward(self, x, w):
+                return nn.Dropout(0.1)(F.linear(x, w))
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfrom torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.conv = nn.Conv2d(3, 16, 3)\n    def forward(self, x):\n        x = self.conv(x).flatten(1)\n"
-            "        return nn.Linear(x.shape[1], 10)(x)\n",
+            """
+            import torch
+            from torch import nn
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.conv = nn.Conv2d(3, 16, 3)
+                def forward(self, x):
+                    x = self.conv(x).flatten(1)
+                    return nn.Linear(x.shape[1], 10)(x)
+            """,
             lines=(9,),
         ),
         # A Parameter, a file's own block with weights, and a layer assigned to self each call.
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass Block(nn.Module):\n    def __init__(self, d):\n"
-            "        super().__init__()\n        self.proj = nn.Linear(d, d)\nclass Model(Block):\n"
-            "    def forward(self, x):\n        scale = nn.Parameter(torch.ones(x.shape[-1]))\n"
-            "        self.norm = torch.nn.LayerNorm(x.shape[-1])\n        return Block(x.shape[-1])(self.norm(x)) * scale\n",
+            """
+            import torch
+            import torch.nn as nn
+            class Block(nn.Module):
+                def __init__(self, d):
+                    super().__init__()
+                    self.proj = nn.Linear(d, d)
+            class Model(Block):
+                def forward(self, x):
+                    scale = nn.Parameter(torch.ones(x.shape[-1]))
+                    self.norm = torch.nn.LayerNorm(x.shape[-1])
+                    return Block(x.shape[-1])(self.norm(x)) * scale
+            """,
             lines=(9, 10, 11),
         ),
     )

@@ -65,107 +65,156 @@ class LeafRebound(Rule):
     triggers = ("grad",)
 
     VALID = (
-        "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
-        "    with torch.no_grad():\n        w -= 0.1 * w.grad\n    w.grad = None\n",
+        """
+        import torch
+        for _ in range(3):
+            loss = (w * x).sum()
+            loss.backward()
+            with torch.no_grad():
+                w -= 0.1 * w.grad
+            w.grad = None
+        """,
         # A fresh leaf every iteration.
-        "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
-        "    w = (w - 0.1 * w.grad).detach().requires_grad_()\n",
-        "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
-        "    w = w.detach() - 0.1 * w.grad\n    w.requires_grad_()\n",
-        "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
-        "    with torch.no_grad():\n        w = w - 0.1 * w.grad\n    print(loss.item())\n    w.requires_grad_()\n",
+        """
+        import torch
+        for _ in range(3):
+            loss = (w * x).sum()
+            loss.backward()
+            w = (w - 0.1 * w.grad).detach().requires_grad_()
+        """,
+        """
+        import torch
+        for _ in range(3):
+            loss = (w * x).sum()
+            loss.backward()
+            w = w.detach() - 0.1 * w.grad
+            w.requires_grad_()
+        """,
+        """
+        import torch
+        for _ in range(3):
+            loss = (w * x).sum()
+            loss.backward()
+            with torch.no_grad():
+                w = w - 0.1 * w.grad
+            print(loss.item())
+            w.requires_grad_()
+        """,
         # Outside a loop: a one-off step.
-        "import torch\nw = w - 0.1 * w.grad\n",
+        """
+        import torch
+        w = w - 0.1 * w.grad
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfor _ in range(3):\n    loss = (w * x).sum()\n    loss.backward()\n"
-            "    w = w - 0.1 * w.grad\n",
+            """
+            import torch
+            for _ in range(3):
+                loss = (w * x).sum()
+                loss.backward()
+                w = w - 0.1 * w.grad
+            """,
             lines=(5,),
-            fixed=(
-                "import torch\n"
-                "for _ in range(3):\n"
-                "    w.grad = None\n"
-                "    loss = (w * x).sum()\n"
-                "    loss.backward()\n"
-                "    with torch.no_grad():\n"
-                "        w -= 0.1 * w.grad\n"
-            ),
+            fixed="""
+            import torch
+            for _ in range(3):
+                w.grad = None
+                loss = (w * x).sum()
+                loss.backward()
+                with torch.no_grad():
+                    w -= 0.1 * w.grad
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch as T\nwhile True:\n    loss = f(b)\n    loss.backward()\n    with T.no_grad():\n"
-            "        b = b - lr * b.grad  # step\n",
+            """
+            import torch as T
+            while True:
+                loss = f(b)
+                loss.backward()
+                with T.no_grad():
+                    b = b - lr * b.grad  # step
+            """,
             lines=(6,),
-            fixed=(
-                "import torch as T\n"
-                "while True:\n"
-                "    b.grad = None\n"
-                "    loss = f(b)\n"
-                "    loss.backward()\n"
-                "    with T.no_grad():\n"
-                "        b -= lr * b.grad  # step\n"
-            ),
+            fixed="""
+            import torch as T
+            while True:
+                b.grad = None
+                loss = f(b)
+                loss.backward()
+                with T.no_grad():
+                    b -= lr * b.grad  # step
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfor epoch in range(5):\n    for x, y in data:\n        (model(x, w) - y).pow(2).sum().backward()\n"
-            "        w = torch.clamp(w - lr * w.grad, 0, 1)\n",
+            """
+            import torch
+            for epoch in range(5):
+                for x, y in data:
+                    (model(x, w) - y).pow(2).sum().backward()
+                    w = torch.clamp(w - lr * w.grad, 0, 1)
+            """,
             lines=(5,),
-            fixed=(
-                "import torch\n"
-                "for epoch in range(5):\n"
-                "    for x, y in data:\n"
-                "        w.grad = None\n"
-                "        (model(x, w) - y).pow(2).sum().backward()\n"
-                "        with torch.no_grad():\n"
-                "            w.copy_(torch.clamp(w - lr * w.grad, 0, 1))\n"
-            ),
+            fixed="""
+            import torch
+            for epoch in range(5):
+                for x, y in data:
+                    w.grad = None
+                    (model(x, w) - y).pow(2).sum().backward()
+                    with torch.no_grad():
+                        w.copy_(torch.clamp(w - lr * w.grad, 0, 1))
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "x = torch.randn(3, requires_grad=True)\n"
-            "y = torch.randn(3, requires_grad=True)\n"
-            "for _ in range(100):\n"
-            "    loss = (x * y - 1).pow(2).sum()\n"
-            "    loss.backward()\n"
-            "    x, y = x - lr * x.grad, y - lr * y.grad\n",
+            """
+            import torch
+            x = torch.randn(3, requires_grad=True)
+            y = torch.randn(3, requires_grad=True)
+            for _ in range(100):
+                loss = (x * y - 1).pow(2).sum()
+                loss.backward()
+                x, y = x - lr * x.grad, y - lr * y.grad
+            """,
             lines=(7, 7),
-            fixed=(
-                "import torch\n"
-                "x = torch.randn(3, requires_grad=True)\n"
-                "y = torch.randn(3, requires_grad=True)\n"
-                "for _ in range(100):\n"
-                "    x.grad = None\n"
-                "    y.grad = None\n"
-                "    loss = (x * y - 1).pow(2).sum()\n"
-                "    loss.backward()\n"
-                "    with torch.no_grad():\n"
-                "        x -= lr * x.grad\n"
-                "        y -= lr * y.grad\n"
-            ),
+            fixed="""
+            import torch
+            x = torch.randn(3, requires_grad=True)
+            y = torch.randn(3, requires_grad=True)
+            for _ in range(100):
+                x.grad = None
+                y.grad = None
+                loss = (x * y - 1).pow(2).sum()
+                loss.backward()
+                with torch.no_grad():
+                    x -= lr * x.grad
+                    y -= lr * y.grad
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "def fit(w, b, data):\n"
-            "    for x, t in data:\n"
-            "        ((w * x + b - t) ** 2).mean().backward()\n"
-            "        with torch.no_grad():\n"
-            "            [w, b] = [w - 0.01 * w.grad, b - 0.01 * b.grad]\n",
+            """
+            import torch
+            def fit(w, b, data):
+                for x, t in data:
+                    ((w * x + b - t) ** 2).mean().backward()
+                    with torch.no_grad():
+                        [w, b] = [w - 0.01 * w.grad, b - 0.01 * b.grad]
+            """,
             lines=(6, 6),
-            fixed=(
-                "import torch\n"
-                "def fit(w, b, data):\n"
-                "    for x, t in data:\n"
-                "        w.grad = None\n"
-                "        b.grad = None\n"
-                "        ((w * x + b - t) ** 2).mean().backward()\n"
-                "        with torch.no_grad():\n"
-                "            w -= 0.01 * w.grad\n"
-                "            b -= 0.01 * b.grad\n"
-            ),
+            fixed="""
+            import torch
+            def fit(w, b, data):
+                for x, t in data:
+                    w.grad = None
+                    b.grad = None
+                    ((w * x + b - t) ** 2).mean().backward()
+                    with torch.no_grad():
+                        w -= 0.01 * w.grad
+                        b -= 0.01 * b.grad
+            """,
             unsafe=True,
         ),
     )

@@ -103,106 +103,166 @@ class LegacyTensorType(Rule):
     triggers = tuple(f"{prefix}Tensor" for prefix in _DTYPES)
 
     VALID = (
-        "import torch\nx = torch.tensor([1.0, 2.0], dtype=torch.float32)\ny = torch.empty(3, 4)\n",
+        """
+        import torch
+        x = torch.tensor([1.0, 2.0], dtype=torch.float32)
+        y = torch.empty(3, 4)
+        """,
         # torch.Tensor is the tensor class itself, and strings are not code.
-        "import torch\n\ndef f(x: torch.Tensor) -> bool:\n"
-        "    return isinstance(x, torch.Tensor) and x.type() == 'torch.cuda.FloatTensor'\n",
+        """
+        import torch
+
+        def f(x: torch.Tensor) -> bool:
+            return isinstance(x, torch.Tensor) and x.type() == 'torch.cuda.FloatTensor'
+        """,
         # Another library's FloatTensor.
-        "import torch\nfrom mylib.types import FloatTensor\nv = FloatTensor([1])\n",
+        """
+        import torch
+        from mylib.types import FloatTensor
+        v = FloatTensor([1])
+        """,
         # Annotations only document a type.
-        "from typing import Optional\nimport torch\n\n"
-        "def forward(ids: Optional[torch.LongTensor] = None) -> tuple[torch.FloatTensor]:\n"
-        "    logits: torch.FloatTensor = model(ids)\n    return (logits,)\n",
-        "import torch\nimport numpy as np\nclass Batch:\n    LongTensor = int\nb = Batch.LongTensor(3)\n",
-        "import typing\n"
-        "from typing import cast\n"
-        "import torch\n"
-        "a = cast(torch.FloatTensor, model(x))\n"
-        "b = typing.cast(torch.cuda.LongTensor, ids)\n",
+        """
+        from typing import Optional
+        import torch
+
+        def forward(ids: Optional[torch.LongTensor] = None) -> tuple[torch.FloatTensor]:
+            logits: torch.FloatTensor = model(ids)
+            return (logits,)
+        """,
+        """
+        import torch
+        import numpy as np
+        class Batch:
+            LongTensor = int
+        b = Batch.LongTensor(3)
+        """,
+        """
+        import typing
+        from typing import cast
+        import torch
+        a = cast(torch.FloatTensor, model(x))
+        b = typing.cast(torch.cuda.LongTensor, ids)
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nw = torch.FloatTensor([0.2, 0.8])\nb = torch.cuda.LongTensor(64, 10)\n"
-            "e = torch.DoubleTensor()\n",
+            """
+            import torch
+            w = torch.FloatTensor([0.2, 0.8])
+            b = torch.cuda.LongTensor(64, 10)
+            e = torch.DoubleTensor()
+            """,
             lines=(2, 3, 4),
-            fixed="import torch\nw = torch.tensor([0.2, 0.8], dtype=torch.float32)\n"
-            'b = torch.empty(64, 10, dtype=torch.int64, device="cuda")\n'
-            "e = torch.empty(0, dtype=torch.float64)\n",
+            fixed="""
+            import torch
+            w = torch.tensor([0.2, 0.8], dtype=torch.float32)
+            b = torch.empty(64, 10, dtype=torch.int64, device="cuda")
+            e = torch.empty(0, dtype=torch.float64)
+            """,
         ),
         Invalid(
-            "import torch as t\nmask = t.ByteTensor((1, 0, 1))\nsize = t.cuda.HalfTensor(8)\n",
+            """
+            import torch as t
+            mask = t.ByteTensor((1, 0, 1))
+            size = t.cuda.HalfTensor(8)
+            """,
             lines=(2, 3),
-            fixed="import torch as t\nmask = t.tensor((1, 0, 1), dtype=t.uint8)\n"
-            'size = t.empty(8, dtype=t.float16, device="cuda")\n',
+            fixed="""
+            import torch as t
+            mask = t.tensor((1, 0, 1), dtype=t.uint8)
+            size = t.empty(8, dtype=t.float16, device="cuda")
+            """,
         ),
         Invalid(
             # A single name may be data or a size: reported without a fix.
-            "import torch\ndtype = torch.cuda.FloatTensor\nx = torch.FloatTensor(values)\n"
-            "y = x.type(torch.LongTensor)\n",
+            """
+            import torch
+            dtype = torch.cuda.FloatTensor
+            x = torch.FloatTensor(values)
+            y = x.type(torch.LongTensor)
+            """,
             lines=(2, 3, 4),
         ),
         Invalid(
             # `torch` is not bound to a name: no fix can spell `torch.tensor`.
-            "from torch import FloatTensor\nfrom torch.cuda import LongTensor as LT\n"
-            "x = FloatTensor([1.0])\ny = LT(3)\n",
+            """
+            from torch import FloatTensor
+            from torch.cuda import LongTensor as LT
+            x = FloatTensor([1.0])
+            y = LT(3)
+            """,
             lines=(3, 4),
         ),
         Invalid(
-            "import torch\n"
-            "from torch import *\n"
-            "t = FloatTensor([1.0, 2.0])\n"
-            "with no_grad():\n"
-            "    u = DoubleTensor(3)\n",
+            """
+            import torch
+            from torch import *
+            t = FloatTensor([1.0, 2.0])
+            with no_grad():
+                u = DoubleTensor(3)
+            """,
             lines=(3, 5),
-            fixed=(
-                "import torch\n"
-                "from torch import *\n"
-                "t = torch.tensor([1.0, 2.0], dtype=torch.float32)\n"
-                "with no_grad():\n"
-                "    u = torch.empty(3, dtype=torch.float64)\n"
-            ),
+            fixed="""
+            import torch
+            from torch import *
+            t = torch.tensor([1.0, 2.0], dtype=torch.float32)
+            with no_grad():
+                u = torch.empty(3, dtype=torch.float64)
+            """,
         ),
         Invalid(
-            "import torch\n"
-            "use_cuda = torch.cuda.is_available()\n"
-            "Tensor = torch.cuda.FloatTensor if use_cuda else torch.FloatTensor\n"
-            "noise = Tensor(64, 100)\n"
-            "weights = Tensor([0.5, 0.5])\n",
+            """
+            import torch
+            use_cuda = torch.cuda.is_available()
+            Tensor = torch.cuda.FloatTensor if use_cuda else torch.FloatTensor
+            noise = Tensor(64, 100)
+            weights = Tensor([0.5, 0.5])
+            """,
             lines=(3, 3, 4, 5),
             # The calls get the constructor with the run-time device; the alias itself stays.
         ),
         Invalid(
-            "import torch\nLongTensor = torch.cuda.LongTensor\ndef labels(n):\n    return LongTensor(n).fill_(1)\n",
+            """
+            import torch
+            LongTensor = torch.cuda.LongTensor
+            def labels(n):
+                return LongTensor(n).fill_(1)
+            """,
             lines=(2, 4),
         ),
         Invalid(
-            "import torch as T\n"
-            "Tensor = T.cuda.DoubleTensor\n"
-            "\n"
-            "def prepare(batch):\n"
-            "    return batch.type(Tensor), batch.sum().type(Tensor)\n",
+            """
+            import torch as T
+            Tensor = T.cuda.DoubleTensor
+
+            def prepare(batch):
+                return batch.type(Tensor), batch.sum().type(Tensor)
+            """,
             lines=(2,),
-            fixed=(
-                "import torch as T\n"
-                'device = T.device("cuda" if T.cuda.is_available() else "cpu")\n'
-                "\n"
-                "def prepare(batch):\n"
-                "    return batch.to(device, T.float64), batch.sum().to(device, T.float64)\n"
-            ),
+            fixed="""
+            import torch as T
+            device = T.device("cuda" if T.cuda.is_available() else "cpu")
+
+            def prepare(batch):
+                return batch.to(device, T.float64), batch.sum().to(device, T.float64)
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "dtype = torch.cuda.FloatTensor # Uncomment this to run on GPU\n"
-            "x = torch.rand(5).type(dtype).requires_grad_()\n"
-            "target = torch.arange(1.0, 6.0).type(dtype)\n",
+            """
+            import torch
+            dtype = torch.cuda.FloatTensor # Uncomment this to run on GPU
+            x = torch.rand(5).type(dtype).requires_grad_()
+            target = torch.arange(1.0, 6.0).type(dtype)
+            """,
             lines=(2,),
-            fixed=(
-                "import torch\n"
-                'device = torch.device("cuda" if torch.cuda.is_available() else "cpu") # Uncomment this to run on GPU\n'
-                "x = torch.rand(5).to(device, torch.float32).requires_grad_()\n"
-                "target = torch.arange(1.0, 6.0).to(device, torch.float32)\n"
-            ),
+            fixed="""
+            import torch
+            device = torch.device("cuda" if torch.cuda.is_available() else "cpu") # Uncomment this to run on GPU
+            x = torch.rand(5).to(device, torch.float32).requires_grad_()
+            target = torch.arange(1.0, 6.0).to(device, torch.float32)
+            """,
             unsafe=True,
         ),
     )

@@ -63,87 +63,159 @@ class LossKeptWithGraph(Rule):
     triggers = ("backward",)
 
     VALID = (
-        "import torch\ntotal = 0.0\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
-        "    total += loss.item()\n",
-        "import torch\nlosses = []\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
-        "    losses.append(loss.detach())\n",
+        """
+        import torch
+        total = 0.0
+        for x, y in loader:
+            loss = crit(model(x), y)
+            loss.backward()
+            total += loss.item()
+        """,
+        """
+        import torch
+        losses = []
+        for x, y in loader:
+            loss = crit(model(x), y)
+            loss.backward()
+            losses.append(loss.detach())
+        """,
         # Summed for a single backward after the loop: the graphs are wanted.
-        "import torch\ntotal = 0\nfor x, y in loader:\n    total = total + crit(model(x), y)\ntotal.backward()\n",
+        """
+        import torch
+        total = 0
+        for x, y in loader:
+            total = total + crit(model(x), y)
+        total.backward()
+        """,
         # The loss is rebound to a number before it is kept.
-        "import torch\ntotal = 0.0\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
-        "    loss = loss.item()\n    total += loss\n    history.append(loss)\n",
+        """
+        import torch
+        total = 0.0
+        for x, y in loader:
+            loss = crit(model(x), y)
+            loss.backward()
+            loss = loss.item()
+            total += loss
+            history.append(loss)
+        """,
         # A sum under no_grad holds no graph.
-        "import torch\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
-        "    with torch.no_grad():\n        total += loss\n",
+        """
+        import torch
+        for x, y in loader:
+            loss = crit(model(x), y)
+            loss.backward()
+            with torch.no_grad():
+                total += loss
+        """,
         # Summing parts of one loss inside the iteration.
-        "import torch\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss += 0.01 * reg(model)\n    loss.backward()\n",
+        """
+        import torch
+        for x, y in loader:
+            loss = crit(model(x), y)
+            loss += 0.01 * reg(model)
+            loss.backward()
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\ntotal = 0.0\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
-            "    total += loss\n",
+            """
+            import torch
+            total = 0.0
+            for x, y in loader:
+                loss = crit(model(x), y)
+                loss.backward()
+                total += loss
+            """,
             lines=(6,),
-            fixed="import torch\ntotal = 0.0\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
-            "    total += loss.item()\n",
+            fixed="""
+            import torch
+            total = 0.0
+            for x, y in loader:
+                loss = crit(model(x), y)
+                loss.backward()
+                total += loss.item()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nhistory = []\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
-            "    history.append(loss)\n",
+            """
+            import torch
+            history = []
+            for x, y in loader:
+                loss = crit(model(x), y)
+                loss.backward()
+                history.append(loss)
+            """,
             lines=(6,),
-            fixed="import torch\nhistory = []\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n"
-            "    history.append(loss.detach())\n",
+            fixed="""
+            import torch
+            history = []
+            for x, y in loader:
+                loss = crit(model(x), y)
+                loss.backward()
+                history.append(loss.detach())
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nrunning = 0\nfor x, y in loader:\n    loss = crit(model(x), y)\n"
-            "    scaler.scale(loss).backward()\n    running = running + loss * x.size(0)\n",
+            """
+            import torch
+            running = 0
+            for x, y in loader:
+                loss = crit(model(x), y)
+                scaler.scale(loss).backward()
+                running = running + loss * x.size(0)
+            """,
             lines=(6,),
         ),
         Invalid(
-            "import torch\n"
-            "running = 0.0\n"
-            "for i, (x, y) in enumerate(loader):\n"
-            "    loss = crit(model(x), y)\n"
-            "    (loss / accum_steps).backward()\n"
-            "    if (i + 1) % accum_steps == 0:\n"
-            "        optimizer.step()\n"
-            "        optimizer.zero_grad()\n"
-            "    running += loss\n",
+            """
+            import torch
+            running = 0.0
+            for i, (x, y) in enumerate(loader):
+                loss = crit(model(x), y)
+                (loss / accum_steps).backward()
+                if (i + 1) % accum_steps == 0:
+                    optimizer.step()
+                    optimizer.zero_grad()
+                running += loss
+            """,
             lines=(9,),
-            fixed=(
-                "import torch\n"
-                "running = 0.0\n"
-                "for i, (x, y) in enumerate(loader):\n"
-                "    loss = crit(model(x), y)\n"
-                "    (loss / accum_steps).backward()\n"
-                "    if (i + 1) % accum_steps == 0:\n"
-                "        optimizer.step()\n"
-                "        optimizer.zero_grad()\n"
-                "    running += loss.item()\n"
-            ),
+            fixed="""
+            import torch
+            running = 0.0
+            for i, (x, y) in enumerate(loader):
+                loss = crit(model(x), y)
+                (loss / accum_steps).backward()
+                if (i + 1) % accum_steps == 0:
+                    optimizer.step()
+                    optimizer.zero_grad()
+                running += loss.item()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "history = []\n"
-            "for x, y, w in loader:\n"
-            "    optimizer.zero_grad()\n"
-            "    loss = crit(model(x), y)\n"
-            "    (loss * w).backward()\n"
-            "    optimizer.step()\n"
-            "    history.append(loss)\n",
+            """
+            import torch
+            history = []
+            for x, y, w in loader:
+                optimizer.zero_grad()
+                loss = crit(model(x), y)
+                (loss * w).backward()
+                optimizer.step()
+                history.append(loss)
+            """,
             lines=(8,),
-            fixed=(
-                "import torch\n"
-                "history = []\n"
-                "for x, y, w in loader:\n"
-                "    optimizer.zero_grad()\n"
-                "    loss = crit(model(x), y)\n"
-                "    (loss * w).backward()\n"
-                "    optimizer.step()\n"
-                "    history.append(loss.detach())\n"
-            ),
+            fixed="""
+            import torch
+            history = []
+            for x, y, w in loader:
+                optimizer.zero_grad()
+                loss = crit(model(x), y)
+                (loss * w).backward()
+                optimizer.step()
+                history.append(loss.detach())
+            """,
             unsafe=True,
         ),
     )

@@ -75,136 +75,250 @@ class MissingZeroGrad(Rule):
     triggers = ("backward",)
 
     VALID = (
-        "import torch\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = crit(model(x), y)\n"
-        "    loss.backward()\n    optimizer.step()\n",
+        """
+        import torch
+        for x, y in loader:
+            optimizer.zero_grad()
+            loss = crit(model(x), y)
+            loss.backward()
+            optimizer.step()
+        """,
         # Gradient accumulation: clear under a condition.
-        "import torch\nfor i, (x, y) in enumerate(loader):\n    loss = crit(model(x), y) / 4\n    loss.backward()\n"
-        "    if (i + 1) % 4 == 0:\n        optimizer.step()\n        optimizer.zero_grad()\n",
+        """
+        import torch
+        for i, (x, y) in enumerate(loader):
+            loss = crit(model(x), y) / 4
+            loss.backward()
+            if (i + 1) % 4 == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+        """,
         # Manual SGD with p.grad = None.
-        "import torch\nfor _ in range(100):\n    loss = (w * x - y).pow(2).mean()\n    loss.backward()\n"
-        "    with torch.no_grad():\n        for p in [w]:\n            p -= 0.1 * p.grad\n            p.grad = None\n",
+        """
+        import torch
+        for _ in range(100):
+            loss = (w * x - y).pow(2).mean()
+            loss.backward()
+            with torch.no_grad():
+                for p in [w]:
+                    p -= 0.1 * p.grad
+                    p.grad = None
+        """,
         # The clearing sits in a method the loop calls.
-        "import torch\nclass Trainer:\n    def train_step(self, batch):\n        self.opt.zero_grad()\n"
-        "        loss = self.model(batch).mean()\n        loss.backward()\n        self.opt.step()\n"
-        "    def fit(self, loader):\n        for batch in loader:\n            self.train_step(batch)\n",
+        """
+        import torch
+        class Trainer:
+            def train_step(self, batch):
+                self.opt.zero_grad()
+                loss = self.model(batch).mean()
+                loss.backward()
+                self.opt.step()
+            def fit(self, loader):
+                for batch in loader:
+                    self.train_step(batch)
+        """,
         # Updates from torch.autograd.grad never accumulate.
-        "import torch\nfor _ in range(10):\n    loss = f(w)\n    (g,) = torch.autograd.grad(loss, [w])\n"
-        "    with torch.no_grad():\n        w -= 0.1 * g\n",
+        """
+        import torch
+        for _ in range(10):
+            loss = f(w)
+            (g,) = torch.autograd.grad(loss, [w])
+            with torch.no_grad():
+                w -= 0.1 * g
+        """,
         # Clearing by multiplying with zero.
-        "import torch\nfor _ in range(10):\n    loss = f(w)\n    loss.backward()\n"
-        "    with torch.no_grad():\n        w -= 0.1 * w.grad\n        w.grad *= 0\n",
+        """
+        import torch
+        for _ in range(10):
+            loss = f(w)
+            loss.backward()
+            with torch.no_grad():
+                w -= 0.1 * w.grad
+                w.grad *= 0
+        """,
         # A file's own micrograd-style engine: its backward() is not torch's.
-        "import torch\nclass Value:\n    def backward(self):\n        pass\n"
-        "for k in range(20):\n    loss = Value(1.0)\n    loss.backward()\n"
-        "    for p in params:\n        p.data += -0.1 * p.grad\n",
+        """
+        import torch
+        class Value:
+            def backward(self):
+                pass
+        for k in range(20):
+            loss = Value(1.0)
+            loss.backward()
+            for p in params:
+                p.data += -0.1 * p.grad
+        """,
         # A scheduler step is not an update.
-        "import torch\nfor epoch in range(3):\n    loss = model(x).sum()\n    loss.backward()\n    scheduler.step()\n",
-        "import torch\n"
-        "class Clearer:\n"
-        "    def on_batch_begin(self, trainer):\n"
-        "        trainer.optimizer.zero_grad()\n"
-        "class Trainer:\n"
-        "    def fit(self, loader):\n"
-        "        for x in loader:\n"
-        "            for cb in self.callbacks:\n"
-        "                cb.on_batch_begin(self)\n"
-        "            loss = self.model(x).mean()\n"
-        "            loss.backward()\n"
-        "            self.optimizer.step()\n",
-        "import torch\n"
-        "class Hooks:\n"
-        "    def before_step(self):\n"
-        "        for p in self.model.parameters():\n"
-        "            p.grad = None\n"
-        "class Loop:\n"
-        "    def run(self, data):\n"
-        "        for x in data:\n"
-        "            self.model(x).sum().backward()\n"
-        "            self.optimizer.step()\n"
-        "            self.hooks.before_step()\n",
-        "import torch\n"
-        "trainer.register_hook(optimizer.zero_grad)\n"
-        "for x, y in loader:\n"
-        "    loss = crit(model(x), y)\n"
-        "    loss.backward()\n"
-        "    optimizer.step(callback=optimizer.zero_grad)\n",
+        """
+        import torch
+        for epoch in range(3):
+            loss = model(x).sum()
+            loss.backward()
+            scheduler.step()
+        """,
+        """
+        import torch
+        class Clearer:
+            def on_batch_begin(self, trainer):
+                trainer.optimizer.zero_grad()
+        class Trainer:
+            def fit(self, loader):
+                for x in loader:
+                    for cb in self.callbacks:
+                        cb.on_batch_begin(self)
+                    loss = self.model(x).mean()
+                    loss.backward()
+                    self.optimizer.step()
+        """,
+        """
+        import torch
+        class Hooks:
+            def before_step(self):
+                for p in self.model.parameters():
+                    p.grad = None
+        class Loop:
+            def run(self, data):
+                for x in data:
+                    self.model(x).sum().backward()
+                    self.optimizer.step()
+                    self.hooks.before_step()
+        """,
+        """
+        import torch
+        trainer.register_hook(optimizer.zero_grad)
+        for x, y in loader:
+            loss = crit(model(x), y)
+            loss.backward()
+            optimizer.step(callback=optimizer.zero_grad)
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfor x, y in loader:\n    loss = crit(model(x), y)\n    loss.backward()\n    optimizer.step()\n",
+            """
+            import torch
+            for x, y in loader:
+                loss = crit(model(x), y)
+                loss.backward()
+                optimizer.step()
+            """,
             lines=(4,),
-            fixed="import torch\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = crit(model(x), y)\n"
-            "    loss.backward()\n    optimizer.step()\n",
+            fixed="""
+            import torch
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = crit(model(x), y)
+                loss.backward()
+                optimizer.step()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nwhile step < 100:\n    loss = (x - target).pow(2).mean()\n    loss.backward()\n"
-            "    x.data.sub_(0.01 * x.grad.data)\n    step += 1\n",
+            """
+            import torch
+            while step < 100:
+                loss = (x - target).pow(2).mean()
+                loss.backward()
+                x.data.sub_(0.01 * x.grad.data)
+                step += 1
+            """,
             lines=(4,),
-            fixed=(
-                "import torch\n"
-                "while step < 100:\n"
-                "    x.grad = None\n"
-                "    loss = (x - target).pow(2).mean()\n"
-                "    loss.backward()\n"
-                "    x.data.sub_(0.01 * x.grad.data)\n"
-                "    step += 1\n"
-            ),
+            fixed="""
+            import torch
+            while step < 100:
+                x.grad = None
+                loss = (x - target).pow(2).mean()
+                loss.backward()
+                x.data.sub_(0.01 * x.grad.data)
+                step += 1
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\ndef train(model, loader, opt, scaler):\n    for x, y in loader:\n"
-            "        with torch.autocast('cuda'):\n            loss = model(x, y)\n"
-            "        scaler.scale(loss).backward()\n        scaler.step(opt)\n        scaler.update()\n",
+            """
+            import torch
+            def train(model, loader, opt, scaler):
+                for x, y in loader:
+                    with torch.autocast('cuda'):
+                        loss = model(x, y)
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
+            """,
             lines=(6,),
-            fixed="import torch\ndef train(model, loader, opt, scaler):\n    for x, y in loader:\n"
-            "        opt.zero_grad()\n        with torch.autocast('cuda'):\n            loss = model(x, y)\n"
-            "        scaler.scale(loss).backward()\n        scaler.step(opt)\n        scaler.update()\n",
+            fixed="""
+            import torch
+            def train(model, loader, opt, scaler):
+                for x, y in loader:
+                    opt.zero_grad()
+                    with torch.autocast('cuda'):
+                        loss = model(x, y)
+                    scaler.scale(loss).backward()
+                    scaler.step(opt)
+                    scaler.update()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfor epoch in range(10):\n    optimizer.zero_grad()\n    for x, y in loader:\n"
-            "        crit(model(x), y).backward()\n        if ready:\n            optimizer.step()\n",
+            """
+            import torch
+            for epoch in range(10):
+                optimizer.zero_grad()
+                for x, y in loader:
+                    crit(model(x), y).backward()
+                    if ready:
+                        optimizer.step()
+            """,
             lines=(5,),
-            fixed="import torch\nfor epoch in range(10):\n    optimizer.zero_grad()\n    for x, y in loader:\n"
-            "        crit(model(x), y).backward()\n        if ready:\n            optimizer.step()\n"
-            "            optimizer.zero_grad()\n",
+            fixed="""
+            import torch
+            for epoch in range(10):
+                optimizer.zero_grad()
+                for x, y in loader:
+                    crit(model(x), y).backward()
+                    if ready:
+                        optimizer.step()
+                        optimizer.zero_grad()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "for x, y in loader:\n"
-            "    optimizer.zero_grad\n"
-            "    loss = crit(model(x), y)\n"
-            "    loss.backward()\n"
-            "    optimizer.step()\n",
+            """
+            import torch
+            for x, y in loader:
+                optimizer.zero_grad
+                loss = crit(model(x), y)
+                loss.backward()
+                optimizer.step()
+            """,
             lines=(5,),
-            fixed=(
-                "import torch\n"
-                "for x, y in loader:\n"
-                "    optimizer.zero_grad()\n"
-                "    loss = crit(model(x), y)\n"
-                "    loss.backward()\n"
-                "    optimizer.step()\n"
-            ),
+            fixed="""
+            import torch
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = crit(model(x), y)
+                loss.backward()
+                optimizer.step()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "def train(model, opt, loader):\n"
-            "    for batch in loader:\n"
-            "        model.zero_grad\n"
-            "        model(batch).mean().backward()\n"
-            "        opt.step()\n",
+            """
+            import torch
+            def train(model, opt, loader):
+                for batch in loader:
+                    model.zero_grad
+                    model(batch).mean().backward()
+                    opt.step()
+            """,
             lines=(5,),
-            fixed=(
-                "import torch\n"
-                "def train(model, opt, loader):\n"
-                "    for batch in loader:\n"
-                "        model.zero_grad()\n"
-                "        model(batch).mean().backward()\n"
-                "        opt.step()\n"
-            ),
+            fixed="""
+            import torch
+            def train(model, opt, loader):
+                for batch in loader:
+                    model.zero_grad()
+                    model(batch).mean().backward()
+                    opt.step()
+            """,
             unsafe=True,
         ),
     )

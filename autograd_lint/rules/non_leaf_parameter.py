@@ -83,83 +83,153 @@ class NonLeafParameter(Rule):
     triggers = ("requires_grad", "Parameter")
 
     VALID = (
-        "import torch\nd = torch.device('cuda')\nw = torch.zeros(3).to(d).requires_grad_()\n"
-        "b = torch.zeros(3, device=d, requires_grad=True)\n",
-        "import torch\nimport torch.nn as nn\nx = torch.randn(3)\np = nn.Parameter(x.to('cuda'))\n"
-        "model = nn.Linear(3, 1).to('cuda')\ny = x.to('cuda')\n",
+        """
+        import torch
+        d = torch.device('cuda')
+        w = torch.zeros(3).to(d).requires_grad_()
+        b = torch.zeros(3, device=d, requires_grad=True)
+        """,
+        """
+        import torch
+        import torch.nn as nn
+        x = torch.randn(3)
+        p = nn.Parameter(x.to('cuda'))
+        model = nn.Linear(3, 1).to('cuda')
+        y = x.to('cuda')
+        """,
         # A fresh leaf made from the copy, and a frozen tensor, are fine.
-        "import torch\nw = torch.randn(3, requires_grad=True)\nw = w.cuda().detach().requires_grad_()\n"
-        "f = torch.ones(2).requires_grad_(False).cuda()\nkind = torch.ones(2, requires_grad=True).type()\n",
-        "import torch\n\ndef make(device):\n    w = torch.randn(3, requires_grad=True)\n    return w\n\n"
-        "def move(w, device):\n    w = w.to(device)\n    return w\n",
+        """
+        import torch
+        w = torch.randn(3, requires_grad=True)
+        w = w.cuda().detach().requires_grad_()
+        f = torch.ones(2).requires_grad_(False).cuda()
+        kind = torch.ones(2, requires_grad=True).type()
+        """,
+        """
+        import torch
+
+        def make(device):
+            w = torch.randn(3, requires_grad=True)
+            return w
+
+        def move(w, device):
+            w = w.to(device)
+            return w
+        """,
         # A gradient penalty differentiates with respect to the copy: no `.grad` is read.
-        "import torch\nfrom torch.autograd import Variable, grad\n\ndef penalty(netD, real, fake):\n"
-        "    x = Variable(0.5 * real + 0.5 * fake, requires_grad=True)\n    x = x.cuda()\n"
-        "    y = torch.rand(3, requires_grad=True).cuda()\n"
-        "    return grad(netD(x).sum() + y.sum(), [x, y], create_graph=True)[0]\n",
-        "import torch\n"
-        "import torch.nn as nn\n"
-        "class M(nn.Module):\n"
-        "    def __init__(self, d, device):\n"
-        "        super().__init__()\n"
-        "        self.scale = nn.Parameter(torch.ones(d)).float()\n"
-        "        self.bias = nn.Parameter(torch.zeros(d, device=device)).to(device)\n"
-        "        self.w = nn.Parameter(torch.zeros(d).to(device)).to(device)\n"
-        "w = torch.randn(3, requires_grad=True).cpu()\n"
-        "v = torch.randn(3, dtype=torch.float64, requires_grad=True).double()\n",
+        """
+        import torch
+        from torch.autograd import Variable, grad
+
+        def penalty(netD, real, fake):
+            x = Variable(0.5 * real + 0.5 * fake, requires_grad=True)
+            x = x.cuda()
+            y = torch.rand(3, requires_grad=True).cuda()
+            return grad(netD(x).sum() + y.sum(), [x, y], create_graph=True)[0]
+        """,
+        """
+        import torch
+        import torch.nn as nn
+        class M(nn.Module):
+            def __init__(self, d, device):
+                super().__init__()
+                self.scale = nn.Parameter(torch.ones(d)).float()
+                self.bias = nn.Parameter(torch.zeros(d, device=device)).to(device)
+                self.w = nn.Parameter(torch.zeros(d).to(device)).to(device)
+        w = torch.randn(3, requires_grad=True).cpu()
+        v = torch.randn(3, dtype=torch.float64, requires_grad=True).double()
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nw = torch.randn(3, requires_grad=True).cuda()\n"
-            "b = torch.zeros(1, dtype=torch.float64, requires_grad=True).to(device).float()\n",
+            """
+            import torch
+            w = torch.randn(3, requires_grad=True).cuda()
+            b = torch.zeros(1, dtype=torch.float64, requires_grad=True).to(device).float()
+            """,
             lines=(2, 3),
-            fixed="import torch\nw = torch.randn(3).cuda().requires_grad_()\n"
-            "b = torch.zeros(1, dtype=torch.float64).to(device).float().requires_grad_()\n",
+            fixed="""
+            import torch
+            w = torch.randn(3).cuda().requires_grad_()
+            b = torch.zeros(1, dtype=torch.float64).to(device).float().requires_grad_()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nimport torch.nn as nn\n\nclass Scale(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.scale = nn.Parameter(torch.ones(1)).cuda()\n"
-            "        self.shift = nn.Parameter(torch.zeros(1) + 1).double()\n",
+            """
+            import torch
+            import torch.nn as nn
+
+            class Scale(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.scale = nn.Parameter(torch.ones(1)).cuda()
+                    self.shift = nn.Parameter(torch.zeros(1) + 1).double()
+            """,
             lines=(7, 8),
-            fixed="import torch\nimport torch.nn as nn\n\nclass Scale(nn.Module):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.scale = nn.Parameter(torch.ones(1).cuda())\n"
-            "        self.shift = nn.Parameter((torch.zeros(1) + 1).double())\n",
+            fixed="""
+            import torch
+            import torch.nn as nn
+
+            class Scale(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.scale = nn.Parameter(torch.ones(1).cuda())
+                    self.shift = nn.Parameter((torch.zeros(1) + 1).double())
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfrom torch.autograd import Variable\nx = torch.ones(2).requires_grad_().half()\n"
-            "v = Variable(torch.ones(2), requires_grad=True).cuda()\n",
+            """
+            import torch
+            from torch.autograd import Variable
+            x = torch.ones(2).requires_grad_().half()
+            v = Variable(torch.ones(2), requires_grad=True).cuda()
+            """,
             lines=(3, 4),
-            fixed="import torch\nfrom torch.autograd import Variable\nx = torch.ones(2).half().requires_grad_()\n"
-            "v = Variable(torch.ones(2)).cuda().requires_grad_()\n",
+            fixed="""
+            import torch
+            from torch.autograd import Variable
+            x = torch.ones(2).half().requires_grad_()
+            v = Variable(torch.ones(2)).cuda().requires_grad_()
+            """,
             unsafe=True,
         ),
         Invalid(
             # Rebound after the fact: reported where the leaf is lost, without a fix.
-            "import torch\n\ndef train(device):\n    w = torch.randn(3, requires_grad=True)\n"
-            "    opt = torch.optim.SGD([w], lr=0.1)\n    if device == 'cuda':\n        w = w.cuda()\n"
-            "    b, c = torch.zeros(1, requires_grad=True), torch.ones(1)\n    b, c = b.to(device), c.to(device)\n",
+            """
+            import torch
+
+            def train(device):
+                w = torch.randn(3, requires_grad=True)
+                opt = torch.optim.SGD([w], lr=0.1)
+                if device == 'cuda':
+                    w = w.cuda()
+                b, c = torch.zeros(1, requires_grad=True), torch.ones(1)
+                b, c = b.to(device), c.to(device)
+            """,
             lines=(7, 9),
         ),
         Invalid(
-            "import torch\n"
-            "import torch.nn as nn\n"
-            "class M(nn.Module):\n"
-            "    def __init__(self, d):\n"
-            "        super().__init__()\n"
-            "        self.gain = nn.Parameter(torch.ones(d)).cuda()\n"
-            "        self.shift = nn.Parameter(torch.ones(d).double()).float()\n",
+            """
+            import torch
+            import torch.nn as nn
+            class M(nn.Module):
+                def __init__(self, d):
+                    super().__init__()
+                    self.gain = nn.Parameter(torch.ones(d)).cuda()
+                    self.shift = nn.Parameter(torch.ones(d).double()).float()
+            """,
             lines=(6, 7),
-            fixed=(
-                "import torch\n"
-                "import torch.nn as nn\n"
-                "class M(nn.Module):\n"
-                "    def __init__(self, d):\n"
-                "        super().__init__()\n"
-                "        self.gain = nn.Parameter(torch.ones(d).cuda())\n"
-                "        self.shift = nn.Parameter(torch.ones(d).double().float())\n"
-            ),
+            fixed="""
+            import torch
+            import torch.nn as nn
+            class M(nn.Module):
+                def __init__(self, d):
+                    super().__init__()
+                    self.gain = nn.Parameter(torch.ones(d).cuda())
+                    self.shift = nn.Parameter(torch.ones(d).double().float())
+            """,
             unsafe=True,
         ),
     )

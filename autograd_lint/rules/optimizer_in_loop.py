@@ -93,49 +93,127 @@ class OptimizerInLoop(Rule):
     triggers = ("optim",)
 
     VALID = (
-        "import torch\nopt = torch.optim.Adam(model.parameters())\nfor x in data:\n    opt.zero_grad()\n"
-        "    model(x).sum().backward()\n    opt.step()\n",
+        """
+        import torch
+        opt = torch.optim.Adam(model.parameters())
+        for x in data:
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+        """,
         # Adversarial examples: the optimised tensor is made in the iteration.
-        "import torch\nfor x, y in loader:\n    delta = torch.zeros_like(x, requires_grad=True)\n"
-        "    opt = torch.optim.Adam([delta], lr=0.01)\n    for _ in range(10):\n        opt.zero_grad()\n"
-        "        (-crit(model(x + delta), y)).backward()\n        opt.step()\n",
+        """
+        import torch
+        for x, y in loader:
+            delta = torch.zeros_like(x, requires_grad=True)
+            opt = torch.optim.Adam([delta], lr=0.01)
+            for _ in range(10):
+                opt.zero_grad()
+                (-crit(model(x + delta), y)).backward()
+                opt.step()
+        """,
         # A fresh model per fold or per trial.
-        "import torch\nfor fold in range(5):\n    model = Net()\n    opt = torch.optim.AdamW(model.parameters())\n"
-        "    for x in data:\n        opt.zero_grad()\n        model(x).sum().backward()\n        opt.step()\n",
-        "import torch\nfor net in nets:\n    opt = torch.optim.Adam(net.parameters())\n    train(net, opt)\n",
+        """
+        import torch
+        for fold in range(5):
+            model = Net()
+            opt = torch.optim.AdamW(model.parameters())
+            for x in data:
+                opt.zero_grad()
+                model(x).sum().backward()
+                opt.step()
+        """,
+        """
+        import torch
+        for net in nets:
+            opt = torch.optim.Adam(net.parameters())
+            train(net, opt)
+        """,
         # Plain SGD keeps no state.
-        "import torch\nfor epoch in range(3):\n    opt = torch.optim.SGD(model.parameters(), lr=0.1 * 0.9**epoch)\n"
-        "    for x in data:\n        opt.zero_grad()\n        model(x).sum().backward()\n        opt.step()\n",
+        """
+        import torch
+        for epoch in range(3):
+            opt = torch.optim.SGD(model.parameters(), lr=0.1 * 0.9**epoch)
+            for x in data:
+                opt.zero_grad()
+                model(x).sum().backward()
+                opt.step()
+        """,
         # Weights reset before the new optimizer.
-        "import torch\nfor run in range(3):\n    model.apply(init_weights)\n    opt = torch.optim.Adam(model.parameters())\n"
-        "    for x in data:\n        opt.zero_grad()\n        model(x).sum().backward()\n        opt.step()\n",
+        """
+        import torch
+        for run in range(3):
+            model.apply(init_weights)
+            opt = torch.optim.Adam(model.parameters())
+            for x in data:
+                opt.zero_grad()
+                model(x).sum().backward()
+                opt.step()
+        """,
         # Timing the same model on each device: moved, then a new optimizer.
-        "import torch\nfor device in ['cpu', 'cuda']:\n    opt = torch.optim.Adam(model.fc.parameters())\n"
-        "    model.to(device)\n    for x in data:\n        opt.zero_grad()\n        model(x).sum().backward()\n"
-        "        opt.step()\n",
+        """
+        import torch
+        for device in ['cpu', 'cuda']:
+            opt = torch.optim.Adam(model.fc.parameters())
+            model.to(device)
+            for x in data:
+                opt.zero_grad()
+                model(x).sum().backward()
+                opt.step()
+        """,
         # A one-off switch to another optimizer.
-        "import torch\nfor epoch in range(10):\n    if epoch == 5:\n        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)\n"
-        "    for x in data:\n        opt.zero_grad()\n        model(x).sum().backward()\n        opt.step()\n",
+        """
+        import torch
+        for epoch in range(10):
+            if epoch == 5:
+                opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+            for x in data:
+                opt.zero_grad()
+                model(x).sum().backward()
+                opt.step()
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfor epoch in range(10):\n    optimizer = torch.optim.Adam(model.parameters(), lr=lr * 0.95**epoch)\n"
-            "    for x, y in loader:\n        optimizer.zero_grad()\n        crit(model(x), y).backward()\n"
-            "        optimizer.step()\n",
+            """
+            import torch
+            for epoch in range(10):
+                optimizer = torch.optim.Adam(model.parameters(), lr=lr * 0.95**epoch)
+                for x, y in loader:
+                    optimizer.zero_grad()
+                    crit(model(x), y).backward()
+                    optimizer.step()
+            """,
             lines=(3,),
         ),
         # Both optimizers of a GAN rebuilt every epoch, stepped in a method of the file.
         Invalid(
-            "import torch\nfrom torch import optim\nclass GAN:\n    def step(self, x):\n        self.opt_d.zero_grad()\n"
-            "        self.d_loss(x).backward()\n        self.opt_d.step()\n    def fit(self, loader):\n"
-            "        for epoch in range(100):\n            self.opt_d = optim.Adam(self.D.parameters(), betas=(0.5, 0.999))\n"
-            "            self.opt_g = optim.RMSprop(self.G.parameters())\n            for x in loader:\n"
-            "                self.step(x)\n",
+            """
+            import torch
+            from torch import optim
+            class GAN:
+                def step(self, x):
+                    self.opt_d.zero_grad()
+                    self.d_loss(x).backward()
+                    self.opt_d.step()
+                def fit(self, loader):
+                    for epoch in range(100):
+                        self.opt_d = optim.Adam(self.D.parameters(), betas=(0.5, 0.999))
+                        self.opt_g = optim.RMSprop(self.G.parameters())
+                        for x in loader:
+                            self.step(x)
+            """,
             lines=(10, 11),
         ),
         Invalid(
-            "import torch\nwhile not done:\n    opt = torch.optim.SGD(params, 0.1, 0.9)\n    opt.zero_grad()\n"
-            "    loss_fn().backward()\n    opt.step()\n",
+            """
+            import torch
+            while not done:
+                opt = torch.optim.SGD(params, 0.1, 0.9)
+                opt.zero_grad()
+                loss_fn().backward()
+                opt.step()
+            """,
             lines=(3,),
         ),
     )

@@ -114,48 +114,119 @@ class RequiresGradTypo(Rule):
     triggers = ("req", "Req")
 
     VALID = (
-        "import torch\nw = torch.zeros(3, requires_grad=True)\nw.requires_grad_()\nw.retain_grad()\n"
-        "print(w.requires_grad, w.retains_grad)\n",
+        """
+        import torch
+        w = torch.zeros(3, requires_grad=True)
+        w.requires_grad_()
+        w.retain_grad()
+        print(w.requires_grad, w.retains_grad)
+        """,
         # The user's own function and settings may spell it as they like.
-        "import torch\n\ndef freeze(model, require_grad=False):\n    for p in model.parameters():\n"
-        "        p.requires_grad = require_grad\n\nfreeze(net, require_grad=False)\n",
-        "import torch\n\nclass Net(torch.nn.Module):\n    def __init__(self, args):\n"
-        "        super().__init__()\n        self.require_grad = args.require_grad\n"
-        "        self.hparams.require_grad = True\n",
-        "import torch\nfrom utils import set_requires_grad\nset_requires_grad(net, False)\nx._requires_grad = True\n"
-        "p = torch.Tensor._make_subclass(cls, data, require_grad=True)\n",
+        """
+        import torch
+
+        def freeze(model, require_grad=False):
+            for p in model.parameters():
+                p.requires_grad = require_grad
+
+        freeze(net, require_grad=False)
+        """,
+        """
+        import torch
+
+        class Net(torch.nn.Module):
+            def __init__(self, args):
+                super().__init__()
+                self.require_grad = args.require_grad
+                self.hparams.require_grad = True
+        """,
+        """
+        import torch
+        from utils import set_requires_grad
+        set_requires_grad(net, False)
+        x._requires_grad = True
+        p = torch.Tensor._make_subclass(cls, data, require_grad=True)
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfor p in model.parameters():\n    p.require_grad = False\n",
+            """
+            import torch
+            for p in model.parameters():
+                p.require_grad = False
+            """,
             lines=(3,),
-            fixed="import torch\nfor p in model.parameters():\n    p.requires_grad = False\n",
+            fixed="""
+            import torch
+            for p in model.parameters():
+                p.requires_grad = False
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nimport torch.nn as nn\nw = torch.zeros(3, requires_gradient=True)\n"
-            "b = nn.Parameter(torch.ones(3), requires_grads=False)\nc = w.new_zeros(2, requiresgrad=True)\n",
+            """
+            import torch
+            import torch.nn as nn
+            w = torch.zeros(3, requires_gradient=True)
+            b = nn.Parameter(torch.ones(3), requires_grads=False)
+            c = w.new_zeros(2, requiresgrad=True)
+            """,
             lines=(3, 4, 5),
-            fixed="import torch\nimport torch.nn as nn\nw = torch.zeros(3, requires_grad=True)\n"
-            "b = nn.Parameter(torch.ones(3), requires_grad=False)\nc = w.new_zeros(2, requires_grad=True)\n",
+            fixed="""
+            import torch
+            import torch.nn as nn
+            w = torch.zeros(3, requires_grad=True)
+            b = nn.Parameter(torch.ones(3), requires_grad=False)
+            c = w.new_zeros(2, requires_grad=True)
+            """,
         ),
         Invalid(
-            "import torch\nx = torch.randn(4)\nx.require_grad_()\nif x.required_grad:\n    pass\n",
+            """
+            import torch
+            x = torch.randn(4)
+            x.require_grad_()
+            if x.required_grad:
+                pass
+            """,
             lines=(3, 4),
-            fixed="import torch\nx = torch.randn(4)\nx.requires_grad_()\nif x.requires_grad:\n    pass\n",
+            fixed="""
+            import torch
+            x = torch.randn(4)
+            x.requires_grad_()
+            if x.requires_grad:
+                pass
+            """,
         ),
         Invalid(
-            "import torch\n\nclass Head(torch.nn.Module):\n    def freeze(self):\n"
-            "        self.fc.weight.require_grad = False\n",
+            """
+            import torch
+
+            class Head(torch.nn.Module):
+                def freeze(self):
+                    self.fc.weight.require_grad = False
+            """,
             lines=(5,),
-            fixed="import torch\n\nclass Head(torch.nn.Module):\n    def freeze(self):\n"
-            "        self.fc.weight.requires_grad = False\n",
+            fixed="""
+            import torch
+
+            class Head(torch.nn.Module):
+                def freeze(self):
+                    self.fc.weight.requires_grad = False
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfrom torch.autograd import Variable\nv = Variable(torch.ones(1), require_gradient=True)\n",
+            """
+            import torch
+            from torch.autograd import Variable
+            v = Variable(torch.ones(1), require_gradient=True)
+            """,
             lines=(3,),
-            fixed="import torch\nfrom torch.autograd import Variable\nv = Variable(torch.ones(1), requires_grad=True)\n",
+            fixed="""
+            import torch
+            from torch.autograd import Variable
+            v = Variable(torch.ones(1), requires_grad=True)
+            """,
         ),
     )
 

@@ -64,62 +64,120 @@ class RetainGraphInLoop(Rule):
 
     VALID = (
         # Two losses through one graph in the same iteration: the flag is needed.
-        "import torch\nfor x, y in loader:\n    opt.zero_grad()\n    out = model(x)\n"
-        "    loss_a = out.mean()\n    loss_b = out.std()\n    loss_a.backward(retain_graph=True)\n"
-        "    loss_b.backward()\n    opt.step()\n",
+        """
+        import torch
+        for x, y in loader:
+            opt.zero_grad()
+            out = model(x)
+            loss_a = out.mean()
+            loss_b = out.std()
+            loss_a.backward(retain_graph=True)
+            loss_b.backward()
+            opt.step()
+        """,
         # Shared features, one backward per head, no update inside the loop.
-        "import torch\nfeatures = encoder(x)\nfor head in heads:\n"
-        "    head(features).sum().backward(retain_graph=True)\n",
+        """
+        import torch
+        features = encoder(x)
+        for head in heads:
+            head(features).sum().backward(retain_graph=True)
+        """,
         # Outside a loop.
-        "import torch\nloss = model(x).sum()\nloss.backward(retain_graph=True)\n",
+        """
+        import torch
+        loss = model(x).sum()
+        loss.backward(retain_graph=True)
+        """,
         # Followed by torch.autograd.grad through the same graph.
-        "import torch\nfor x in data:\n    y = f(x)\n    y.backward(retain_graph=True)\n"
-        "    g = torch.autograd.grad(y, x)\n    opt.step()\n",
+        """
+        import torch
+        for x in data:
+            y = f(x)
+            y.backward(retain_graph=True)
+            g = torch.autograd.grad(y, x)
+            opt.step()
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfor x, y in loader:\n    opt.zero_grad()\n    loss = crit(model(x), y)\n"
-            "    loss.backward(retain_graph=True)\n    opt.step()\n",
+            """
+            import torch
+            for x, y in loader:
+                opt.zero_grad()
+                loss = crit(model(x), y)
+                loss.backward(retain_graph=True)
+                opt.step()
+            """,
             lines=(5,),
-            fixed="import torch\nfor x, y in loader:\n    opt.zero_grad()\n    loss = crit(model(x), y)\n"
-            "    loss.backward()\n    opt.step()\n",
+            fixed="""
+            import torch
+            for x, y in loader:
+                opt.zero_grad()
+                loss = crit(model(x), y)
+                loss.backward()
+                opt.step()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nw = torch.zeros(3, requires_grad=True)\nwhile True:\n"
-            "    loss = (w - 1).pow(2).sum()\n    loss.backward(gradient=None, retain_graph=True)\n"
-            "    with torch.no_grad():\n        w -= 0.1 * w.grad\n        w.grad.zero_()\n",
+            """
+            import torch
+            w = torch.zeros(3, requires_grad=True)
+            while True:
+                loss = (w - 1).pow(2).sum()
+                loss.backward(gradient=None, retain_graph=True)
+                with torch.no_grad():
+                    w -= 0.1 * w.grad
+                    w.grad.zero_()
+            """,
             lines=(5,),
-            fixed="import torch\nw = torch.zeros(3, requires_grad=True)\nwhile True:\n"
-            "    loss = (w - 1).pow(2).sum()\n    loss.backward(gradient=None)\n"
-            "    with torch.no_grad():\n        w -= 0.1 * w.grad\n        w.grad.zero_()\n",
+            fixed="""
+            import torch
+            w = torch.zeros(3, requires_grad=True)
+            while True:
+                loss = (w - 1).pow(2).sum()
+                loss.backward(gradient=None)
+                with torch.no_grad():
+                    w -= 0.1 * w.grad
+                    w.grad.zero_()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfor step in range(10):\n    opt.zero_grad()\n    scaler.scale(loss_fn()).backward(retain_graph=True)\n"
-            "    scaler.step(opt)\n    scaler.update()\n",
+            """
+            import torch
+            for step in range(10):
+                opt.zero_grad()
+                scaler.scale(loss_fn()).backward(retain_graph=True)
+                scaler.step(opt)
+                scaler.update()
+            """,
             lines=(4,),
         ),
         Invalid(
-            "import torch\n"
-            "x = torch.rand(5, requires_grad=True)\n"
-            "loss = ((x - 1) ** 2).mean()\n"
-            "for i in range(100):\n"
-            "    (loss / 4).backward(retain_graph=True)\n"
-            "    with torch.no_grad():\n"
-            "        x -= 0.1 * x.grad\n"
-            "    x.grad = None\n",
+            """
+            import torch
+            x = torch.rand(5, requires_grad=True)
+            loss = ((x - 1) ** 2).mean()
+            for i in range(100):
+                (loss / 4).backward(retain_graph=True)
+                with torch.no_grad():
+                    x -= 0.1 * x.grad
+                x.grad = None
+            """,
             lines=(5,),
         ),
         Invalid(
-            "import torch\n"
-            "def fit(w, data):\n"
-            "    loss = (w - data).pow(2).sum()\n"
-            "    for step in range(10):\n"
-            "        (-loss).backward(retain_graph=True)\n"
-            "        with torch.no_grad():\n"
-            "            w += 0.1 * w.grad\n"
-            "        w.grad.zero_()\n",
+            """
+            import torch
+            def fit(w, data):
+                loss = (w - data).pow(2).sum()
+                for step in range(10):
+                    (-loss).backward(retain_graph=True)
+                    with torch.no_grad():
+                        w += 0.1 * w.grad
+                    w.grad.zero_()
+            """,
             lines=(5,),
         ),
     )

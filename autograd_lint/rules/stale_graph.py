@@ -76,103 +76,162 @@ class StaleGraph(Rule):
 
     VALID = (
         # The loss is recomputed every iteration.
-        "import torch\nx = torch.rand(5, requires_grad=True)\nfor i in range(10):\n"
-        "    loss = (x ** 2).sum()\n    loss.backward()\n",
+        """
+        import torch
+        x = torch.rand(5, requires_grad=True)
+        for i in range(10):
+            loss = (x ** 2).sum()
+            loss.backward()
+        """,
         # A loop over losses binds the name each iteration.
-        "import torch\nfor loss in losses:\n    loss.backward()\n",
+        """
+        import torch
+        for loss in losses:
+            loss.backward()
+        """,
         # Closure-based optimizers build the graph inside the closure.
-        "import torch\ndef closure():\n    opt.zero_grad()\n    loss = model(x).sum()\n    loss.backward()\n"
-        "    return loss\nfor _ in range(5):\n    opt.step(closure)\n",
+        """
+        import torch
+        def closure():
+            opt.zero_grad()
+            loss = model(x).sum()
+            loss.backward()
+            return loss
+        for _ in range(5):
+            opt.step(closure)
+        """,
         # A graph built in the enclosing loop's iteration, backpropagated once.
-        "import torch\nfor batch in loader:\n    loss = model(batch).mean()\n    if loss > 0:\n        loss.backward()\n",
-        "import torch\n"
-        "from accelerate import Accelerator\n"
-        "accelerator = Accelerator()\n"
-        "for batch in loader:\n"
-        "    optimizer.zero_grad()\n"
-        "    loss = model(batch).loss\n"
-        "    accelerator.backward(loss)\n"
-        "    optimizer.step()\n",
-        "import torch\n"
-        "model_engine, optimizer, _, _ = deepspeed.initialize(model=model)\n"
-        "booster_opt = HybridAdam(model.parameters())\n"
-        "for step, batch in enumerate(loader):\n"
-        "    loss = model_engine(batch)\n"
-        "    model_engine.backward(loss)\n"
-        "    model_engine.step()\n"
-        "optimizer = HybridAdam(model.parameters())\n"
-        "for batch in loader:\n"
-        "    optimizer.zero_grad()\n"
-        "    loss = criterion(model(batch), batch)\n"
-        "    optimizer.backward(loss)\n"
-        "    optimizer.step()\n",
+        """
+        import torch
+        for batch in loader:
+            loss = model(batch).mean()
+            if loss > 0:
+                loss.backward()
+        """,
+        """
+        import torch
+        from accelerate import Accelerator
+        accelerator = Accelerator()
+        for batch in loader:
+            optimizer.zero_grad()
+            loss = model(batch).loss
+            accelerator.backward(loss)
+            optimizer.step()
+        """,
+        """
+        import torch
+        model_engine, optimizer, _, _ = deepspeed.initialize(model=model)
+        booster_opt = HybridAdam(model.parameters())
+        for step, batch in enumerate(loader):
+            loss = model_engine(batch)
+            model_engine.backward(loss)
+            model_engine.step()
+        optimizer = HybridAdam(model.parameters())
+        for batch in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(batch), batch)
+            optimizer.backward(loss)
+            optimizer.step()
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nx = torch.rand(5, requires_grad=True)\ntarget = torch.ones(5)\n"
-            "distance = torch.mean((x - target) ** 2)\nfor i in range(100):\n"
-            "    distance.backward(retain_graph=True)\n    with torch.no_grad():\n"
-            "        x -= 0.01 * x.grad\n    x.grad = None\n",
+            """
+            import torch
+            x = torch.rand(5, requires_grad=True)
+            target = torch.ones(5)
+            distance = torch.mean((x - target) ** 2)
+            for i in range(100):
+                distance.backward(retain_graph=True)
+                with torch.no_grad():
+                    x -= 0.01 * x.grad
+                x.grad = None
+            """,
             lines=(6,),
-            fixed="import torch\nx = torch.rand(5, requires_grad=True)\ntarget = torch.ones(5)\n"
-            "for i in range(100):\n    distance = torch.mean((x - target) ** 2)\n"
-            "    distance.backward()\n    with torch.no_grad():\n"
-            "        x -= 0.01 * x.grad\n    x.grad = None\n",
+            fixed="""
+            import torch
+            x = torch.rand(5, requires_grad=True)
+            target = torch.ones(5)
+            for i in range(100):
+                distance = torch.mean((x - target) ** 2)
+                distance.backward()
+                with torch.no_grad():
+                    x -= 0.01 * x.grad
+                x.grad = None
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\ndef fit(model, opt, x, y):\n    loss = ((model(x) - y) ** 2).mean()\n"
-            "    step = 0\n    while step < 100:\n        opt.zero_grad()\n        loss.backward(retain_graph=True)\n"
-            "        opt.step()\n        step += 1\n",
+            """
+            import torch
+            def fit(model, opt, x, y):
+                loss = ((model(x) - y) ** 2).mean()
+                step = 0
+                while step < 100:
+                    opt.zero_grad()
+                    loss.backward(retain_graph=True)
+                    opt.step()
+                    step += 1
+            """,
             lines=(7,),
         ),
         Invalid(
-            "import torch as t\nw = t.zeros(3, requires_grad=True)\nloss = (w - 1).pow(2).sum()\n"
-            "for epoch in range(3):\n    for i in range(10):\n        t.autograd.backward(loss, retain_graph=True)\n",
+            """
+            import torch as t
+            w = t.zeros(3, requires_grad=True)
+            loss = (w - 1).pow(2).sum()
+            for epoch in range(3):
+                for i in range(10):
+                    t.autograd.backward(loss, retain_graph=True)
+            """,
             lines=(6,),
         ),
         Invalid(
-            "import torch\n"
-            "x = torch.rand(5, requires_grad=True)\n"
-            "loss = ((x - 1) ** 2).mean()\n"
-            "for i in range(100):\n"
-            "    (loss / 4).backward(retain_graph=True)\n"
-            "    with torch.no_grad():\n"
-            "        x -= 0.1 * x.grad\n"
-            "    x.grad = None\n",
+            """
+            import torch
+            x = torch.rand(5, requires_grad=True)
+            loss = ((x - 1) ** 2).mean()
+            for i in range(100):
+                (loss / 4).backward(retain_graph=True)
+                with torch.no_grad():
+                    x -= 0.1 * x.grad
+                x.grad = None
+            """,
             lines=(5,),
-            fixed=(
-                "import torch\n"
-                "x = torch.rand(5, requires_grad=True)\n"
-                "for i in range(100):\n"
-                "    loss = ((x - 1) ** 2).mean()\n"
-                "    (loss / 4).backward()\n"
-                "    with torch.no_grad():\n"
-                "        x -= 0.1 * x.grad\n"
-                "    x.grad = None\n"
-            ),
+            fixed="""
+            import torch
+            x = torch.rand(5, requires_grad=True)
+            for i in range(100):
+                loss = ((x - 1) ** 2).mean()
+                (loss / 4).backward()
+                with torch.no_grad():
+                    x -= 0.1 * x.grad
+                x.grad = None
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "def fit(w, data):\n"
-            "    loss = (w - data).pow(2).sum()\n"
-            "    for step in range(10):\n"
-            "        (-loss).backward(retain_graph=True)\n"
-            "        with torch.no_grad():\n"
-            "            w += 0.1 * w.grad\n"
-            "        w.grad.zero_()\n",
+            """
+            import torch
+            def fit(w, data):
+                loss = (w - data).pow(2).sum()
+                for step in range(10):
+                    (-loss).backward(retain_graph=True)
+                    with torch.no_grad():
+                        w += 0.1 * w.grad
+                    w.grad.zero_()
+            """,
             lines=(5,),
-            fixed=(
-                "import torch\n"
-                "def fit(w, data):\n"
-                "    for step in range(10):\n"
-                "        loss = (w - data).pow(2).sum()\n"
-                "        (-loss).backward()\n"
-                "        with torch.no_grad():\n"
-                "            w += 0.1 * w.grad\n"
-                "        w.grad.zero_()\n"
-            ),
+            fixed="""
+            import torch
+            def fit(w, data):
+                for step in range(10):
+                    loss = (w - data).pow(2).sum()
+                    (-loss).backward()
+                    with torch.no_grad():
+                        w += 0.1 * w.grad
+                    w.grad.zero_()
+            """,
             unsafe=True,
         ),
     )

@@ -58,36 +58,87 @@ class UncalledMethod(Rule):
     triggers = tuple("." + method for method in sorted(_TRAINING_METHODS))
 
     VALID = (
-        "import torch\nfor x in data:\n    optimizer.zero_grad()\n    model(x).sum().backward()\n    optimizer.step()\n",
+        """
+        import torch
+        for x in data:
+            optimizer.zero_grad()
+            model(x).sum().backward()
+            optimizer.step()
+        """,
         # Handed over uncalled, on purpose: a hook or a closure takes the bound method.
-        "import torch\nhooks.register(optimizer.zero_grad)\nstep = optimizer.step\nstep()\n",
-        "import torch\nmodel.eval()\nmode = model.train if training else model.eval\nmode()\n",
+        """
+        import torch
+        hooks.register(optimizer.zero_grad)
+        step = optimizer.step
+        step()
+        """,
+        """
+        import torch
+        model.eval()
+        mode = model.train if training else model.eval
+        mode()
+        """,
         # Another attribute named as a statement is not a training method.
-        "import torch\nmodel.weight\n",
+        """
+        import torch
+        model.weight
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfor x, y in loader:\n    optimizer.zero_grad\n    loss = crit(model(x), y)\n"
-            "    loss.backward()\n    optimizer.step()\n",
+            """
+            import torch
+            for x, y in loader:
+                optimizer.zero_grad
+                loss = crit(model(x), y)
+                loss.backward()
+                optimizer.step()
+            """,
             lines=(3,),
-            fixed="import torch\nfor x, y in loader:\n    optimizer.zero_grad()\n    loss = crit(model(x), y)\n"
-            "    loss.backward()\n    optimizer.step()\n",
+            fixed="""
+            import torch
+            for x, y in loader:
+                optimizer.zero_grad()
+                loss = crit(model(x), y)
+                loss.backward()
+                optimizer.step()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\ndef evaluate(model, loader):\n    model.eval\n    with torch.no_grad():\n"
-            "        return [model(x) for x in loader]\n",
+            """
+            import torch
+            def evaluate(model, loader):
+                model.eval
+                with torch.no_grad():
+                    return [model(x) for x in loader]
+            """,
             lines=(3,),
-            fixed="import torch\ndef evaluate(model, loader):\n    model.eval()\n    with torch.no_grad():\n"
-            "        return [model(x) for x in loader]\n",
+            fixed="""
+            import torch
+            def evaluate(model, loader):
+                model.eval()
+                with torch.no_grad():
+                    return [model(x) for x in loader]
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfor x in data:\n    self.opt.zero_grad()\n    self.loss(x).backward\n"
-            "    self.opt.step; h.detach_; w.requires_grad_\n",
+            """
+            import torch
+            for x in data:
+                self.opt.zero_grad()
+                self.loss(x).backward
+                self.opt.step; h.detach_; w.requires_grad_
+            """,
             lines=(4, 5, 5, 5),
-            fixed="import torch\nfor x in data:\n    self.opt.zero_grad()\n    self.loss(x).backward()\n"
-            "    self.opt.step(); h.detach_(); w.requires_grad_()\n",
+            fixed="""
+            import torch
+            for x in data:
+                self.opt.zero_grad()
+                self.loss(x).backward()
+                self.opt.step(); h.detach_(); w.requires_grad_()
+            """,
             unsafe=True,
         ),
     )

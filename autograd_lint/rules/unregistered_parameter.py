@@ -79,56 +79,131 @@ class UnregisteredParameter(Rule):
     triggers = ("__init__",)
 
     VALID = (
-        "import torch\nfrom torch import nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])\n"
-        "        self.w = nn.Parameter(torch.randn(4))\n        self.acts = ['relu', 'tanh']\n",
+        """
+        import torch
+        from torch import nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layers = nn.ModuleList([nn.Linear(4, 4) for _ in range(3)])
+                self.w = nn.Parameter(torch.randn(4))
+                self.acts = ['relu', 'tanh']
+        """,
         # Registered later through nn.Sequential.
-        "import torch\nfrom torch import nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.blocks = [nn.Linear(4, 4), nn.ReLU()]\n        self.net = nn.Sequential(*self.blocks)\n",
+        """
+        import torch
+        from torch import nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.blocks = [nn.Linear(4, 4), nn.ReLU()]
+                self.net = nn.Sequential(*self.blocks)
+        """,
         # Not an nn.Module: a plain class may keep what it likes.
-        "import torch\nfrom torch import nn\nclass Ensemble:\n    def __init__(self):\n"
-        "        self.models = [nn.Linear(4, 1) for _ in range(5)]\n        self.w = torch.zeros(4, requires_grad=True)\n",
+        """
+        import torch
+        from torch import nn
+        class Ensemble:
+            def __init__(self):
+                self.models = [nn.Linear(4, 1) for _ in range(5)]
+                self.w = torch.zeros(4, requires_grad=True)
+        """,
         # From scratch: the tensors are handed to the optimizer by name.
-        "import torch\nfrom torch import nn\nclass LinearScratch(nn.Module):\n    def __init__(self):\n"
-        "        super().__init__()\n        self.w = torch.normal(0, 0.01, (2, 1), requires_grad=True)\n"
-        "    def configure_optimizers(self):\n        return torch.optim.SGD([self.w], lr=0.1)\n",
+        """
+        import torch
+        from torch import nn
+        class LinearScratch(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.w = torch.normal(0, 0.01, (2, 1), requires_grad=True)
+            def configure_optimizers(self):
+                return torch.optim.SGD([self.w], lr=0.1)
+        """,
         # Registered by hand.
-        "import torch\nfrom torch import nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.experts = [nn.Linear(2, 2) for _ in range(3)]\n        for i, e in enumerate(self.experts):\n"
-        "            self.add_module(f'e{i}', e)\n",
+        """
+        import torch
+        from torch import nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.experts = [nn.Linear(2, 2) for _ in range(3)]
+                for i, e in enumerate(self.experts):
+                    self.add_module(f'e{i}', e)
+        """,
         # A buffer that does not require grad.
-        "import torch\nfrom torch import nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-        "        self.mask = torch.ones(4)\n        self.pairs = [(1, 2)]\n",
+        """
+        import torch
+        from torch import nn
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.mask = torch.ones(4)
+                self.pairs = [(1, 2)]
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nimport torch.nn as nn\nclass MLP(nn.Module):\n    def __init__(self, depth):\n"
-            "        super().__init__()\n        self.layers = [nn.Linear(64, 64) for _ in range(depth)]\n"
-            "        self.scale = torch.ones(1, requires_grad=True)\n",
+            """
+            import torch
+            import torch.nn as nn
+            class MLP(nn.Module):
+                def __init__(self, depth):
+                    super().__init__()
+                    self.layers = [nn.Linear(64, 64) for _ in range(depth)]
+                    self.scale = torch.ones(1, requires_grad=True)
+            """,
             lines=(6, 7),
-            fixed="import torch\nimport torch.nn as nn\nclass MLP(nn.Module):\n    def __init__(self, depth):\n"
-            "        super().__init__()\n        self.layers = nn.ModuleList([nn.Linear(64, 64) for _ in range(depth)])\n"
-            "        self.scale = nn.Parameter(torch.ones(1))\n",
+            fixed="""
+            import torch
+            import torch.nn as nn
+            class MLP(nn.Module):
+                def __init__(self, depth):
+                    super().__init__()
+                    self.layers = nn.ModuleList([nn.Linear(64, 64) for _ in range(depth)])
+                    self.scale = nn.Parameter(torch.ones(1))
+            """,
             unsafe=True,
         ),
         # A subclass of the file's own module; a dict of heads; `import torch` alone.
         Invalid(
-            "import torch\nclass Base(torch.nn.Module):\n    pass\nclass Heads(Base):\n    def __init__(self):\n"
-            "        super().__init__()\n        self.heads = {'cls': torch.nn.Linear(8, 2), 'box': torch.nn.Linear(8, 4)}\n"
-            "        self.bias = torch.zeros(8).requires_grad_()\n    def forward(self, x):\n"
-            "        return self.heads['cls'](torch.add(x, self.bias))\n",
+            """
+            import torch
+            class Base(torch.nn.Module):
+                pass
+            class Heads(Base):
+                def __init__(self):
+                    super().__init__()
+                    self.heads = {'cls': torch.nn.Linear(8, 2), 'box': torch.nn.Linear(8, 4)}
+                    self.bias = torch.zeros(8).requires_grad_()
+                def forward(self, x):
+                    return self.heads['cls'](torch.add(x, self.bias))
+            """,
             lines=(7, 8),
-            fixed="import torch\nclass Base(torch.nn.Module):\n    pass\nclass Heads(Base):\n    def __init__(self):\n"
-            "        super().__init__()\n"
-            "        self.heads = torch.nn.ModuleDict({'cls': torch.nn.Linear(8, 2), 'box': torch.nn.Linear(8, 4)})\n"
-            "        self.bias = torch.nn.Parameter(torch.zeros(8))\n    def forward(self, x):\n"
-            "        return self.heads['cls'](torch.add(x, self.bias))\n",
+            fixed="""
+            import torch
+            class Base(torch.nn.Module):
+                pass
+            class Heads(Base):
+                def __init__(self):
+                    super().__init__()
+                    self.heads = torch.nn.ModuleDict({'cls': torch.nn.Linear(8, 2), 'box': torch.nn.Linear(8, 4)})
+                    self.bias = torch.nn.Parameter(torch.zeros(8))
+                def forward(self, x):
+                    return self.heads['cls'](torch.add(x, self.bias))
+            """,
             unsafe=True,
         ),
         # A tuple, and a dict keyed by numbers: reported, not rewritten.
         Invalid(
-            "import torch\nfrom torch import nn\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
-            "        self.pair = (nn.Linear(2, 2), nn.Linear(2, 2))\n        self.by_size = {1: nn.Linear(1, 1)}\n",
+            """
+            import torch
+            from torch import nn
+            class M(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.pair = (nn.Linear(2, 2), nn.Linear(2, 2))
+                    self.by_size = {1: nn.Linear(1, 1)}
+            """,
             lines=(6, 7),
         ),
     )

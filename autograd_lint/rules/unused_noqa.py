@@ -61,30 +61,76 @@ class UnusedNoqa(Rule):
 
     VALID = (
         # Another tool's codes are not ours to judge.
-        "import torch\nx = torch.ones(1)  # noqa: E501\n",
+        """
+        import torch
+        x = torch.ones(1)  # noqa: E501
+        """,
         # AGL002 did not run (only AGL900 is selected here): its code is not judged.
-        "import torch\nx = torch.ones(1)  # noqa: AGL002\n",
-        "import torch\nx = torch.ones(1)  # noqa: AGL900\n",
-        "import torch\nx = torch.ones(1)  # noqa: AGL101\n",
+        """
+        import torch
+        x = torch.ones(1)  # noqa: AGL002
+        """,
+        """
+        import torch
+        x = torch.ones(1)  # noqa: AGL900
+        """,
+        """
+        import torch
+        x = torch.ones(1)  # noqa: AGL101
+        """,
         # Inside a string it is no comment.
-        'import torch\nx = "# noqa"\n',
+        """
+        import torch
+        x = "# noqa"
+        """,
     )
     INVALID = (
-        Invalid("import torch\nx = torch.ones(1)  # noqa\n", lines=(2,), fixed="import torch\nx = torch.ones(1)\n"),
         Invalid(
-            "import torch\nx = torch.ones(1)  # noqa: AGL099, E501\n",
+            """
+            import torch
+            x = torch.ones(1)  # noqa
+            """,
             lines=(2,),
-            fixed="import torch\nx = torch.ones(1)  # noqa: E501\n",
+            fixed="""
+            import torch
+            x = torch.ones(1)
+            """,
         ),
         Invalid(
-            "import torch\nx = torch.ones(1)  # noqa: AGL099  # the reason\n",
+            """
+            import torch
+            x = torch.ones(1)  # noqa: AGL099, E501
+            """,
             lines=(2,),
-            fixed="import torch\nx = torch.ones(1)  # the reason\n",
+            fixed="""
+            import torch
+            x = torch.ones(1)  # noqa: E501
+            """,
         ),
         Invalid(
-            "import torch\nif x:\n    # noqa\n    y = torch.ones(1)\n",
+            """
+            import torch
+            x = torch.ones(1)  # noqa: AGL099  # the reason
+            """,
+            lines=(2,),
+            fixed="""
+            import torch
+            x = torch.ones(1)  # the reason
+            """,
+        ),
+        Invalid(
+            """
+            import torch
+            if x:
+                # noqa
+                y = torch.ones(1)
+            """,
             lines=(3,),
-            fixed="import torch\nif x:\n    y = torch.ones(1)\n",
+            fixed="""
+            import torch
+            if x:
+                y = torch.ones(1)
+            """,
         ),
     )
 

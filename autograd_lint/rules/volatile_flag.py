@@ -59,84 +59,147 @@ class VolatileFlag(Rule):
     triggers = ("volatile",)
 
     VALID = (
-        "import torch\nwith torch.no_grad():\n    out = model(torch.ones(2))\n",
+        """
+        import torch
+        with torch.no_grad():
+            out = model(torch.ones(2))
+        """,
         # Not a torch call, and not a tensor's attribute.
-        "import torch\nregister = Register(address=4, volatile=True)\n",
-        "import torch\nclass Cache:\n    def __init__(self):\n        self.volatile = True\n",
-        "import torch\nconfig.volatile = False\nprint(args.volatile)\n",
+        """
+        import torch
+        register = Register(address=4, volatile=True)
+        """,
+        """
+        import torch
+        class Cache:
+            def __init__(self):
+                self.volatile = True
+        """,
+        """
+        import torch
+        config.volatile = False
+        print(args.volatile)
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfrom torch.autograd import Variable\n"
-            "x = Variable(torch.ones(2), volatile=True)\n"
-            "y = Variable(torch.ones(2), volatile=True, requires_grad=False)\n",
+            """
+            import torch
+            from torch.autograd import Variable
+            x = Variable(torch.ones(2), volatile=True)
+            y = Variable(torch.ones(2), volatile=True, requires_grad=False)
+            """,
             lines=(3, 4),
-            fixed="import torch\nfrom torch.autograd import Variable\n"
-            "x = Variable(torch.ones(2))\ny = Variable(torch.ones(2), requires_grad=False)\n",
+            fixed="""
+            import torch
+            from torch.autograd import Variable
+            x = Variable(torch.ones(2))
+            y = Variable(torch.ones(2), requires_grad=False)
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nimport torch.autograd as ag\nv = ag.Variable(\n    torch.zeros(3),\n    volatile=True,\n)\n",
+            """
+            import torch
+            import torch.autograd as ag
+            v = ag.Variable(
+                torch.zeros(3),
+                volatile=True,
+            )
+            """,
             lines=(5,),
-            fixed="import torch\nimport torch.autograd as ag\nv = ag.Variable(\n    torch.zeros(3),\n)\n",
+            fixed="""
+            import torch
+            import torch.autograd as ag
+            v = ag.Variable(
+                torch.zeros(3),
+            )
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\ninputs = torch.randn(4, 3)\ninputs.volatile = True\nout = net(inputs)\n",
+            """
+            import torch
+            inputs = torch.randn(4, 3)
+            inputs.volatile = True
+            out = net(inputs)
+            """,
             lines=(3,),
-            fixed="import torch\ninputs = torch.randn(4, 3)\nout = net(inputs)\n",
+            fixed="""
+            import torch
+            inputs = torch.randn(4, 3)
+            out = net(inputs)
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nx = torch.tensor([1.0], volatile=True)\n",
+            """
+            import torch
+            x = torch.tensor([1.0], volatile=True)
+            """,
             lines=(2,),
-            fixed="import torch\nx = torch.tensor([1.0])\n",
+            fixed="""
+            import torch
+            x = torch.tensor([1.0])
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "import torch.autograd as autograd\n"
-            "USE_CUDA = torch.cuda.is_available()\n"
-            "Variable = lambda *args, **kwargs: autograd.Variable(*args, **kwargs).cuda() if USE_CUDA else autograd.Variable(*args, **kwargs)\n"
-            "state = Variable(torch.zeros(4), volatile=True)\n"
-            "q = Variable(torch.ones(4))\n",
+            """
+            import torch
+            import torch.autograd as autograd
+            USE_CUDA = torch.cuda.is_available()
+            Variable = lambda *args, **kwargs: autograd.Variable(*args, **kwargs).cuda() if USE_CUDA else autograd.Variable(*args, **kwargs)
+            state = Variable(torch.zeros(4), volatile=True)
+            q = Variable(torch.ones(4))
+            """,
             lines=(5,),
-            fixed=(
-                "import torch\n"
-                "import torch.autograd as autograd\n"
-                "USE_CUDA = torch.cuda.is_available()\n"
-                "Variable = lambda *args, **kwargs: autograd.Variable(*args, **kwargs).cuda() if USE_CUDA else autograd.Variable(*args, **kwargs)\n"
-                "state = Variable(torch.zeros(4))\n"
-                "q = Variable(torch.ones(4))\n"
-            ),
+            fixed="""
+            import torch
+            import torch.autograd as autograd
+            USE_CUDA = torch.cuda.is_available()
+            Variable = lambda *args, **kwargs: autograd.Variable(*args, **kwargs).cuda() if USE_CUDA else autograd.Variable(*args, **kwargs)
+            state = Variable(torch.zeros(4))
+            q = Variable(torch.ones(4))
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "from torch import autograd\n"
-            "\n"
-            "def Var(*args, **kwargs):\n"
-            "    v = autograd.Variable(*args, **kwargs)\n"
-            "    return v.cuda() if torch.cuda.is_available() else v\n"
-            "\n"
-            "inputs = Var(torch.randn(2, 3), volatile=True)\n",
+            """
+            import torch
+            from torch import autograd
+
+            def Var(*args, **kwargs):
+                v = autograd.Variable(*args, **kwargs)
+                return v.cuda() if torch.cuda.is_available() else v
+
+            inputs = Var(torch.randn(2, 3), volatile=True)
+            """,
             lines=(8,),
-            fixed=(
-                "import torch\n"
-                "from torch import autograd\n"
-                "\n"
-                "def Var(*args, **kwargs):\n"
-                "    v = autograd.Variable(*args, **kwargs)\n"
-                "    return v.cuda() if torch.cuda.is_available() else v\n"
-                "\n"
-                "inputs = Var(torch.randn(2, 3))\n"
-            ),
+            fixed="""
+            import torch
+            from torch import autograd
+
+            def Var(*args, **kwargs):
+                v = autograd.Variable(*args, **kwargs)
+                return v.cuda() if torch.cuda.is_available() else v
+
+            inputs = Var(torch.randn(2, 3))
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfrom torch.autograd import *\nx = Variable(torch.ones(2), volatile=True)\n",
+            """
+            import torch
+            from torch.autograd import *
+            x = Variable(torch.ones(2), volatile=True)
+            """,
             lines=(3,),
-            fixed=("import torch\nfrom torch.autograd import *\nx = Variable(torch.ones(2))\n"),
+            fixed="""
+            import torch
+            from torch.autograd import *
+            x = Variable(torch.ones(2))
+            """,
             unsafe=True,
         ),
     )

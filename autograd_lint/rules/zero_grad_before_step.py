@@ -61,66 +61,133 @@ class ZeroGradBeforeStep(Rule):
     triggers = ("backward",)
 
     VALID = (
-        "import torch\nfor x in data:\n    opt.zero_grad()\n    model(x).sum().backward()\n    opt.step()\n",
-        "import torch\nfor x in data:\n    model(x).sum().backward()\n    opt.step()\n    opt.zero_grad()\n",
+        """
+        import torch
+        for x in data:
+            opt.zero_grad()
+            model(x).sum().backward()
+            opt.step()
+        """,
+        """
+        import torch
+        for x in data:
+            model(x).sum().backward()
+            opt.step()
+            opt.zero_grad()
+        """,
         # GAN: G's backward leaves gradients in D; D's are cleared before D's own step.
-        "import torch\nfor x in data:\n    opt_g.zero_grad()\n    g_loss = d(g(z)).mean()\n    g_loss.backward()\n"
-        "    opt_g.step()\n    opt_d.zero_grad()\n    d_loss = d(x).mean() - d(g(z).detach()).mean()\n"
-        "    d_loss.backward()\n    opt_d.step()\n",
+        """
+        import torch
+        for x in data:
+            opt_g.zero_grad()
+            g_loss = d(g(z)).mean()
+            g_loss.backward()
+            opt_g.step()
+            opt_d.zero_grad()
+            d_loss = d(x).mean() - d(g(z).detach()).mean()
+            d_loss.backward()
+            opt_d.step()
+        """,
         # Skipping a bad batch.
-        "import torch\nfor x in data:\n    loss = model(x).sum()\n    loss.backward()\n"
-        "    if not torch.isfinite(loss):\n        opt.zero_grad()\n        continue\n    opt.step()\n    opt.zero_grad()\n",
+        """
+        import torch
+        for x in data:
+            loss = model(x).sum()
+            loss.backward()
+            if not torch.isfinite(loss):
+                opt.zero_grad()
+                continue
+            opt.step()
+            opt.zero_grad()
+        """,
     )
     INVALID = (
         Invalid(
-            "import torch\nfor x in data:\n    loss = model(x).sum()\n    loss.backward()\n"
-            "    optimizer.zero_grad()\n    optimizer.step()\n",
+            """
+            import torch
+            for x in data:
+                loss = model(x).sum()
+                loss.backward()
+                optimizer.zero_grad()
+                optimizer.step()
+            """,
             lines=(5,),
-            fixed="import torch\nfor x in data:\n    loss = model(x).sum()\n    loss.backward()\n"
-            "    optimizer.step()\n    optimizer.zero_grad()\n",
+            fixed="""
+            import torch
+            for x in data:
+                loss = model(x).sum()
+                loss.backward()
+                optimizer.step()
+                optimizer.zero_grad()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\ndef train_step(model, opt, x):\n    loss = model(x).mean()\n    loss.backward()\n"
-            "    model.zero_grad()\n    opt.step()\n    return loss.item()\n",
+            """
+            import torch
+            def train_step(model, opt, x):
+                loss = model(x).mean()
+                loss.backward()
+                model.zero_grad()
+                opt.step()
+                return loss.item()
+            """,
             lines=(5,),
-            fixed="import torch\ndef train_step(model, opt, x):\n    loss = model(x).mean()\n    loss.backward()\n"
-            "    opt.step()\n    model.zero_grad()\n    return loss.item()\n",
+            fixed="""
+            import torch
+            def train_step(model, opt, x):
+                loss = model(x).mean()
+                loss.backward()
+                opt.step()
+                model.zero_grad()
+                return loss.item()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\nfor x in data:\n    scaler.scale(model(x).sum()).backward()\n"
-            "    for p in model.parameters():\n        p.grad = None\n    scaler.step(opt)\n    scaler.update()\n",
+            """
+            import torch
+            for x in data:
+                scaler.scale(model(x).sum()).backward()
+                for p in model.parameters():
+                    p.grad = None
+                scaler.step(opt)
+                scaler.update()
+            """,
             lines=(5,),
         ),
         Invalid(
-            "import torch\n"
-            "for x, y in loader:\n"
-            "    optimizer.zero_grad()\n"
-            "    optimizer.step()\n"
-            "    loss = crit(model(x), y)\n"
-            "    loss.backward()\n",
+            """
+            import torch
+            for x, y in loader:
+                optimizer.zero_grad()
+                optimizer.step()
+                loss = crit(model(x), y)
+                loss.backward()
+            """,
             lines=(3,),
-            fixed=(
-                "import torch\n"
-                "for x, y in loader:\n"
-                "    optimizer.step()\n"
-                "    optimizer.zero_grad()\n"
-                "    loss = crit(model(x), y)\n"
-                "    loss.backward()\n"
-            ),
+            fixed="""
+            import torch
+            for x, y in loader:
+                optimizer.step()
+                optimizer.zero_grad()
+                loss = crit(model(x), y)
+                loss.backward()
+            """,
             unsafe=True,
         ),
         Invalid(
-            "import torch\n"
-            "step = 0\n"
-            "while step < 100:\n"
-            "    for p in model.parameters():\n"
-            "        p.grad = None\n"
-            "    opt.step()\n"
-            "    out = model(batch)\n"
-            "    (out - target).pow(2).mean().backward()\n"
-            "    step += 1\n",
+            """
+            import torch
+            step = 0
+            while step < 100:
+                for p in model.parameters():
+                    p.grad = None
+                opt.step()
+                out = model(batch)
+                (out - target).pow(2).mean().backward()
+                step += 1
+            """,
             lines=(5,),
         ),
     )
