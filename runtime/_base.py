@@ -112,7 +112,9 @@ class MonitorBase:
         """Counts a backward; says whether it, and what follows it until the next one, is checked in full."""
         count = self._backward_count = self._backward_count + 1
         after = count - checks.SAMPLE_FIRST_BACKWARDS
-        live = not self._samples or after <= 0 or after % checks.SAMPLE_EVERY < checks.SAMPLE_WINDOW
+        live = (
+            not self._samples or after <= 0 or after % checks.SAMPLE_EVERY >= checks.SAMPLE_EVERY - checks.SAMPLE_WINDOW
+        )
         if live and not self._live:
             self._reprime()
         self._live = live

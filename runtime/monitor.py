@@ -124,7 +124,8 @@ class watch(BackwardChecks, StepChecks, ClipChecks):
         if self._depth > 1:
             return self
         # What happened outside the watch went unseen: the next sampled backward looks afresh.
-        self._live = not self._backward_count
+        # (A strict monitor counts every update through its tensors' uses: it carries on instead.)
+        self._live = not self._backward_count or not self._samples
         for check, missing in _support.missing_apis(self._checks):
             _support.say_once(check, missing, stacklevel=2)
         _patches.join(self)
