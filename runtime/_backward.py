@@ -20,13 +20,15 @@ Token = list[tuple[torch.Tensor, LeafState]]
 
 
 class BackwardChecks(MonitorBase):
-    def _before_backward(self, tensors: Any, accumulate: bool, create_graph: bool) -> Token:
+    def _before_backward(self, tensors: Any, accumulate: bool, create_graph: bool) -> Token | None:
+        """The checks of one backward; None when this one is not sampled (see ``_base``)."""
         if self._pending:
             self._flush_pending()
-        self._backward_count += 1
         # A non-finite loss asks for a scan at the next step; needless when that step is scanned anyway.
         if self._next_step_unscanned and NON_FINITE_GRADIENT in self._checks and _nonfinite_cpu_scalar(tensors):
             self._nonfinite_loss = True
+        if not self._backward_is_checked():
+            return None
         frame = user_frame()
         place = place_of(frame)
         records = [self._root_record(root, place) for root in _root_nodes(tensors)]
@@ -206,7 +208,9 @@ def _backward_place(record: RootRecord | None) -> tuple[str, int] | None:
 def _nonfinite_cpu_scalar(tensors: Any) -> bool:
     """Is a loss being backpropagated a NaN or inf? Only CPU scalars are read: on an accelerator the
     read would make the host wait for the device on every step."""
-    for item in (tensors,) if isinstance(tensors, torch.Tensor) else tensors:
+    if isinstance(tensors, torch.Tensor):  # the usual loss.backward(), first
+        return tensors.is_cpu and tensors.numel() == 1 and not math.isfinite(tensors.item())
+    for item in tensors:
         if isinstance(item, torch.Tensor) and item.is_cpu and item.numel() == 1:
             if not math.isfinite(item.item()):
                 return True

@@ -31,6 +31,9 @@ class MonitorBase:
         self.strict = False
         self._pending: dict[int, PendingAlias] = {}
         self._reported: set[tuple[str, str, int, str]] = set()
+        # sampling (see the module docstring): is the stretch since the last backward checked in full?
+        self._samples = True  # strict monitors record every use, so they check every backward
+        self._live = True
         # backward side
         self._key = ""
         self._roots: list[weakref.ref] = []
@@ -103,9 +106,48 @@ class MonitorBase:
             return epoch
         return state.grad_since
 
+    # -- sampling -------------------------------------------------------------------------------
+
+    def _backward_is_checked(self) -> bool:
+        """Counts a backward; says whether it, and what follows it until the next one, is checked in full."""
+        count = self._backward_count = self._backward_count + 1
+        after = count - checks.SAMPLE_FIRST_BACKWARDS
+        live = (
+            not self._samples or after <= 0 or after % checks.SAMPLE_EVERY >= checks.SAMPLE_EVERY - checks.SAMPLE_WINDOW
+        )
+        if live and not self._live:
+            self._reprime()
+        self._live = live
+        return live
+
+    def _reprime(self) -> None:
+        """Starts a checked stretch after an unchecked one (or a gap outside the watch): what the
+        monitor last saw of each leaf is out of date, so it looks again instead of comparing.
+
+        A gradient is taken as the user's own (no earlier contribution known), which is what makes
+        a clean loop stay silent; a leaf changed meanwhile by hand counts as updated, one stepped by
+        an optimizer was updated by its unchecked steps. What each record says about when a leaf
+        was last updated stays: a graph built before that is stale whatever happened since.
+        """
+        seq = _graph.next_sequence_nr()
+        for state in self._leaves.states():
+            tensor = state.ref()
+            if tensor is None:
+                continue
+            state.grad_ref = None
+            if tensor._version != state.seen_version:
+                if state.stepped:
+                    state.seen_version = tensor._version
+                else:
+                    self._sync_version(tensor, state)
+            state.seen_seq = seq
+        self._fresh = []
+
     # -- .data aliases --------------------------------------------------------------------------
 
     def _on_data_read(self, tensor: torch.Tensor, alias: torch.Tensor) -> None:
+        if not self._live:
+            return
         key = id(tensor)
         earlier = self._pending.pop(key, None)
         if earlier is not None:
@@ -119,6 +161,8 @@ class MonitorBase:
         )
 
     def _on_data_write(self, tensor: torch.Tensor) -> None:
+        if not self._live:
+            return
         earlier = self._pending.pop(id(tensor), None)
         if earlier is not None:
             self._resolve(earlier)

@@ -23,7 +23,9 @@ class ClipChecks(MonitorBase):
         self._scaled[id(optimizer)] = (weakref.ref(scaler), weakref.ref(optimizer))
 
     def _before_clip(self, parameters: list[Any]) -> None:
-        if CLIP_OUTSIDE_BACKWARD_STEP not in self._checks and CLIP_BEFORE_UNSCALE not in self._checks:
+        if not self._live or (
+            CLIP_OUTSIDE_BACKWARD_STEP not in self._checks and CLIP_BEFORE_UNSCALE not in self._checks
+        ):
             return
         self._flush_pending()
         trained, fresh = False, False

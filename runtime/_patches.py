@@ -163,7 +163,8 @@ def _wrap_backward(original: Callable[..., Any]) -> Callable[..., Any]:
         tokens = [(m, m._before_backward(tensors, True, create_graph)) for m in tuple(active)]
         result = original(tensors, *args, **kwargs)
         for monitor, token in tokens:
-            monitor._after_backward(token)
+            if token is not None:
+                monitor._after_backward(token)
         return result
 
     return backward

@@ -61,6 +61,9 @@ class LeafTable:
     def __len__(self) -> int:
         return len(self._states)
 
+    def states(self) -> list[LeafState]:
+        return list(self._states.values())
+
     def peek(self, tensor: Any) -> LeafState | None:
         state = self._states.get(id(tensor))
         return state if state is not None and state.ref() is tensor else None

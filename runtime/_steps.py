@@ -43,22 +43,43 @@ class StepChecks(MonitorBase):
     def _before_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
         if self._pending:
             self._flush_pending()
-        frame = user_frame()
-        place = place_of(frame)
         items = self._orphan_items() if self._orphans else []
         if self._deferred_finite:
             items += self._deferred_finite_items(wait=False)
         record = self._optimizers.get(id(optimizer))
-        if record is None or record.ref() is not optimizer or record.signature != _signature(optimizer):
+        live = self._live
+        frame = place = None
+        if record is None or record.ref() is not optimizer or (live and record.signature != _signature(optimizer)):
+            frame = user_frame()
             record = self._record(optimizer, frame)
-        record.steps += 1
-        # A closure (LBFGS) clears and recomputes the gradients inside the step itself.
-        has_closure = (len(args) > 1 and args[1] is not None) or kwargs.get("closure") is not None
         scan = NON_FINITE_GRADIENT in self._checks and (
-            record.steps <= checks.FINITE_SCAN_FIRST_STEPS
-            or record.steps % checks.FINITE_SCAN_EVERY == 0
+            record.steps < checks.FINITE_SCAN_FIRST_STEPS
+            or (record.steps + 1) % checks.FINITE_SCAN_EVERY == 0
             or self._nonfinite_loss
         )
+        if not live:
+            # Unsampled: only the scan for non-finite gradients, on its own schedule.
+            record.steps += 1
+            if scan:
+                frame = frame or user_frame()
+                if record.signature != _signature(optimizer):
+                    record = self._record(optimizer, frame)
+                grads, owners = [], []
+                for param, _ in record.params:
+                    grad = param.grad
+                    if grad is not None and param.requires_grad and grad.layout == torch.strided:
+                        grads.append(grad)
+                        owners.append(param)
+                items += self._scan_items(grads, owners, record.kind, kwargs, frame)
+            if items:
+                self._deliver(items)
+            return
+        record.steps += 1
+        if frame is None:
+            frame = user_frame()
+        place = place_of(frame)
+        # A closure (LBFGS) clears and recomputes the gradients inside the step itself.
+        has_closure = (len(args) > 1 and args[1] is not None) or kwargs.get("closure") is not None
         stale, grads, owners, with_grad = [], [], [], []
         for param, state in record.params:
             grad = param.grad
@@ -87,47 +108,60 @@ class StepChecks(MonitorBase):
         )
         if stale:
             items.append(checks.missing_zero_grad_at_step(record.kind, [self._name(p, frame) for p in stale], place))
-        # GradScaler hands fused optimizers its inf check and lets them skip the step themselves.
-        if scan and grads and "found_inf" not in kwargs:
-            self._nonfinite_loss = False
-            items += self._deferred_finite_items(wait=True)
-            if all(g.device.type == "cpu" for g in grads):
-                bad = [owners[i] for i in checks.nonfinite_indices(grads)]
-                if bad:
-                    items.append(checks.non_finite_gradient(record.kind, [self._name(p, frame) for p in bad], place))
-            else:
-                self._defer_finite(grads, owners, record.kind, place)
+        if scan:
+            items += self._scan_items(grads, owners, record.kind, kwargs, frame, place)
         if items:
             self._deliver(items)
 
+    def _scan_items(
+        self, grads: list[Any], owners: list[Any], kind: str, kwargs: dict, frame: Any, place: Any = None
+    ) -> list[checks.Item]:
+        """AGL101 on the gradients a step is about to use."""
+        # GradScaler hands fused optimizers its inf check and lets them skip the step themselves.
+        if not grads or "found_inf" in kwargs:
+            return []
+        self._nonfinite_loss = False
+        items = self._deferred_finite_items(wait=True)
+        if all(g.device.type == "cpu" for g in grads):
+            bad = [owners[i] for i in checks.nonfinite_indices(grads)]
+            if bad:
+                place = place or place_of(frame)
+                items.append(checks.non_finite_gradient(kind, [self._name(p, frame) for p in bad], place))
+        else:
+            self._defer_finite(grads, owners, kind, place or place_of(frame))
+        return items
+
     def _after_step(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
         record = self._optimizers.get(id(optimizer))
-        start = self._step_starts.pop(id(optimizer), None)
-        if record is None or start is None:
+        start = self._step_starts.pop(id(optimizer), None) if self._step_starts else None
+        if record is None:
             return
-        seq, place, kind, with_grad = start
-        if not with_grad:  # a closure filled them during the step
-            with_grad = [(p, s) for p, s in record.params if p.requires_grad and p.grad is not None]
-        seen_seq = _graph.next_sequence_nr()
-        how = ""
-        for param, state in with_grad:
-            state.steps += 1
-            state.updates += 1
-            if seq is not None and seq > state.update_seq:
-                state.update_seq = seq
-                # The message is built once per step, and only for the leaves whose record it changes.
-                state.update_how = how = how or f"by {kind}.step() at line {place.line}"
-            state.seen_version = param._version
-            state.seen_seq = seen_seq
-        if record.never_grad:
+        items = []
+        if start is not None:  # a sampled step
+            seq, place, kind, with_grad = start
+            if not with_grad:  # a closure filled them during the step
+                with_grad = [(p, s) for p, s in record.params if p.requires_grad and p.grad is not None]
+            seen_seq = _graph.next_sequence_nr()
+            how = ""
+            for param, state in with_grad:
+                state.steps += 1
+                state.updates += 1
+                if seq is not None and seq > state.update_seq:
+                    state.update_seq = seq
+                    # The message is built once per step, and only for the leaves whose record it changes.
+                    state.update_how = how = how or f"by {kind}.step() at line {place.line}"
+                state.seen_version = param._version
+                state.seen_seq = seen_seq
+            self._step_count += 1
+            if self._fresh:
+                items += self._not_optimized_items(place)
+        if record.never_grad and not record.unused_reported:
             for key in [key for key, p in record.never_grad.items() if p.grad is not None]:
                 del record.never_grad[key]
-        self._step_count += 1
         upcoming = record.steps + 1
         self._next_step_unscanned = not (
             upcoming <= checks.FINITE_SCAN_FIRST_STEPS or upcoming % checks.FINITE_SCAN_EVERY == 0
         )
-        items = self._not_optimized_items(place) if self._fresh else []
         if record.steps == checks.UNUSED_AFTER_STEPS:
             items += self._unused_items(record)
         if items:

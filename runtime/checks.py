@@ -36,6 +36,14 @@ UNUSED_AFTER_STEPS = 100
 # Once a NaN reaches the weights every later gradient carries it, so a later scan still sees it.
 FINITE_SCAN_FIRST_STEPS = 16
 FINITE_SCAN_EVERY = 8
+# Which backward calls (and the steps, clips and .data writes after each) get the full checks: the
+# first SAMPLE_FIRST_BACKWARDS, then SAMPLE_WINDOW in a row out of every SAMPLE_EVERY. The mistakes
+# those checks find (a stale graph, a missing zero_grad, a moved leaf, a kept graph, a clip after the
+# step, a leaf no optimizer holds) are made by the loop's code, so they recur on every iteration and
+# a window of several iterations sees them, at the same line. The monitor module's docstring says more.
+SAMPLE_FIRST_BACKWARDS = 64
+SAMPLE_EVERY = 256
+SAMPLE_WINDOW = 12
 # A fresh input that requires grad (an adversarial example) gets one gradient and is gone; a
 # forgotten layer gets one on every update.
 NOT_OPTIMIZED_AFTER_UPDATES = 3
@@ -147,7 +155,7 @@ def clip_before_unscale(optimizer: str, place: Place) -> Item:
 
 
 def nonfinite_indices(grads: Sequence[torch.Tensor]) -> list[int]:
-    """Indices of the gradients holding a NaN or inf, with one host sync per device.
+    """Indices of the gradients holding a NaN or inf, with one host sync per accelerator.
 
     A sum is non-finite when any term is, and costs one pass (isfinite().all() costs several and
     allocates a mask); a sum that overflows is checked again element by element.
@@ -156,7 +164,15 @@ def nonfinite_indices(grads: Sequence[torch.Tensor]) -> list[int]:
     for index, grad in enumerate(grads):
         by_device.setdefault(grad.device, []).append(index)
     bad: list[int] = []
-    for indices in by_device.values():
+    for device, indices in by_device.items():
+        if device.type == "cpu":  # no device to wait for: a read per sum costs less than stacking them
+            bad.extend(
+                i
+                for i in indices
+                if not math.isfinite(grads[i].sum(dtype=torch.float32).item())
+                and not bool(torch.isfinite(grads[i]).all())
+            )
+            continue
         sums = torch.stack([grads[i].sum(dtype=torch.float32) for i in indices])
         if bool(torch.isfinite(sums).all()):
             continue

@@ -1,4 +1,35 @@
-"""``watch``: runs code with autograd under observation and reports the mistakes it sees."""
+"""``watch``: runs code with autograd under observation and reports the mistakes it sees.
+
+What is checked when (the constants are in ``checks``). A small net's step takes well under a
+millisecond, so a monitor that walked every graph and looked at every parameter at every
+backward and step would double it; most checks therefore sample:
+
+- Every backward, step and clip is checked in full for the first ``SAMPLE_FIRST_BACKWARDS`` (64)
+  backward calls of a monitor, then ``SAMPLE_WINDOW`` (12) backward calls in a row out of every
+  ``SAMPLE_EVERY`` (256), each with the steps, clips and ``.data`` writes that follow it. Checked
+  this way: AGL001 stale graph, AGL002 missing zero_grad, AGL006 kept graphs, AGL007 moved leaf,
+  AGL016 clip outside backward/step, AGL017 clip before unscale, AGL103 leaf no optimizer holds.
+  Recall holds because each of these is a property of the loop's code, not of one iteration's
+  data: a loss built once, a missing ``zero_grad()``, a clip after ``step()``, a layer left out of
+  the optimizer happen again on every iteration, at the same line, so a window of twelve
+  backward calls (several iterations, even of a GAN or of gradient accumulation) sees them and
+  reports them at that line. Unsampled backward calls cost a counter: no graph walk, no look at
+  any parameter. A window starts afresh (``_base.MonitorBase._reprime``): gradients it did not
+  see being made count as the user's own, so a sound loop stays silent however the window falls;
+  AGL103's "consecutive updates" count the sampled ones.
+- AGL101 non-finite gradient keeps its own schedule on every step, sampled or not: every step for
+  the first 16, then every 8th, and the step after a backward from a non-finite CPU loss. A NaN
+  that reaches the weights stays there, so a later scan still sees it.
+- AGL102 unused parameter counts every step, and drops a parameter from its suspects on any step
+  that sees it with a gradient (in a sound loop the suspects are gone after the first step).
+- Strict monitors (``watch(model, x)``) record every use of their tensors anyway, and check every
+  backward: no sampling.
+
+No step waits on an accelerator: AGL101 copies its verdict back without waiting, and the
+non-finite-loss read is of CPU scalars only. The one read left is in a sampled window, when a
+gradient the monitor saw was changed in place since (``zero_grad(set_to_none=False)``): whether it
+is all zeros tells a cleared gradient from a stale one.
+"""
 
 from __future__ import annotations
 
@@ -69,6 +100,7 @@ class watch(BackwardChecks, StepChecks, ClipChecks):
         if model is not None:
             self._adopt(model, name_in_frame(model, frame), strict=False)
         self.strict = bool(self._strict_ids) and _patches.HAS_TORCH_FUNCTION_MODE and _graph.HAS_METADATA
+        self._samples = not self._strict_ids
         self._key = f"autograd_lint.root.{next(_monitor_ids)}"
         self._depth = 0
 
@@ -91,6 +123,9 @@ class watch(BackwardChecks, StepChecks, ClipChecks):
         self._depth += 1
         if self._depth > 1:
             return self
+        # What happened outside the watch went unseen: the next sampled backward looks afresh.
+        # (A strict monitor counts every update through its tensors' uses: it carries on instead.)
+        self._live = not self._backward_count or not self._samples
         for check, missing in _support.missing_apis(self._checks):
             _support.say_once(check, missing, stacklevel=2)
         _patches.join(self)
