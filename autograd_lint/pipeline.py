@@ -22,6 +22,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cache import CachedResult, ResultCache
 from .catalog import could_have_findings, rule_infos
@@ -30,9 +31,11 @@ from .files import Excluder
 from .finding import Finding
 from .formatters import SourceText, Unchecked, render_error
 from .notebook import NotebookError, is_notebook_path, looks_like_notebook, read_notebook
-from .notebook_check import CellError, check_notebook, fix_notebook
 from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_atomic, write_fixed
 from .syntax_errors import SourceError, python_syntax_error
+
+if TYPE_CHECKING:
+    from .notebook_check import CellError
 
 # Below this many files a process pool costs more to start than it saves; pre-commit
 # passes a few files at a time.
@@ -299,6 +302,8 @@ def check_stdin(data: bytes, stdin_filename: str | None, config: Config, mode: M
 
 def check_notebook_data(path: str, data: bytes, config: Config, mode: Mode, *, write: bool) -> Outcome:
     """Check (and fix) a notebook's code cells as one module; only changed cell sources are rewritten."""
+    from .notebook_check import check_notebook, fix_notebook  # the engine: libcst only when needed
+
     try:
         notebook = read_notebook(path, data)
     except NotebookError as error:

@@ -285,11 +285,6 @@ def test_a_missing_script_from_the_installed_command_is_one_line(tmp_path: Path)
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="autograd_lint/__init__.py and cli.py import the engine (libcst) at the top, and formatters.py "
-    "imports LineIndex from positions.py, which needs libcst; the lead makes them lazy when merging",
-)
 def test_run_imports_no_libcst() -> None:
     # A run with a finding, so that the text report (source lines and all) is rendered too.
     completed = subprocess.run(
