@@ -60,7 +60,7 @@ class DefaultGroup(click.Group):
                 return super().main(*args, **kwargs)
             finally:
                 # Flushed here, so a full disk or a closed stdout is an error we can word.
-                if sys.stdout is not None:
+                if sys.stdout is not None and not sys.stdout.closed:  # the server closes it on exit
                     sys.stdout.flush()
         except KeyboardInterrupt:
             _interrupted()

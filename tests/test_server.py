@@ -290,3 +290,15 @@ async def test_a_client_counting_utf8_gets_utf8_columns(client: LanguageClient, 
     published = await _open(client, tmp_path / "train.py", VARIABLE)
     # `y = {"é😀": ` is 11 characters, 12 UTF-16 units and 15 bytes.
     assert published.diagnostics[1].range.start == types.Position(3, 15)
+
+
+async def test_the_server_exits_cleanly_after_shutdown(capfd: pytest.CaptureFixture[str]):
+    """pygls closes stdout on exit; the CLI's final flush must not turn that into a traceback."""
+    client = pytest_lsp.make_test_lsp_client()
+    await client.start_io(*SERVER.server_command)
+    await client.initialize_session(types.InitializeParams(capabilities=client_capabilities("neovim")))
+    await client.shutdown_session()
+    assert client._server is not None and client._server.returncode == 0
+    await asyncio.sleep(0.1)  # the stderr forwarder's last lines
+    await client.stop()
+    assert "Traceback" not in capfd.readouterr().err
