@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .catalog import CATALOG_FILE, catalog_text, explain_page
+from .catalog import CATALOG_FILE, catalog_text, default_off_codes, explain_page, rule_infos
 from .registry import all_rules
 
 START = "<!-- rules-table:start -->"
@@ -55,6 +55,13 @@ def stale() -> list[Path]:
 
 
 def main() -> int:
+    catalog = catalog_text(all_rules())
+    if not CATALOG_FILE.is_file() or CATALOG_FILE.read_text(encoding="utf-8") != catalog:
+        # The pages are read from the catalog (as `explain` reads them): write it first.
+        CATALOG_FILE.write_text(catalog, encoding="utf-8")
+        print(f"updated {CATALOG_FILE}")
+        rule_infos.cache_clear()
+        default_off_codes.cache_clear()
     files = generated()
     RULE_PAGES.mkdir(parents=True, exist_ok=True)
     for page in RULE_PAGES.glob("AGL*.md"):
