@@ -87,18 +87,38 @@ def _reads_grad(context: FileContext, node: cst.CSTNode) -> bool:
 
 
 def reads_grad_after(context: FileContext, loop: Loop, node: cst.CSTNode) -> bool:
-    """Does the iteration read a gradient after ``node``'s statement (in its block, and in every
-    block around it up to the loop's body)?"""
+    """Would a read of a gradient meet ``None`` after a clear put right after ``node``'s
+    statement: later in its iteration (in every block around it), in the next iteration before
+    its backward, or after the loop (in every block around it up to the scope)?"""
     current = context.tree.statement_of(node)
+    scope = context.tree.scope_of(loop)
+    inside_loop = False
     for ancestor in context.tree.ancestors(current):
         body = getattr(ancestor, "body", None)
-        if isinstance(ancestor, (cst.IndentedBlock, cst.SimpleStatementSuite)) and isinstance(body, Sequence):
+        if isinstance(ancestor, (cst.IndentedBlock, cst.SimpleStatementSuite, cst.Module)) and isinstance(
+            body, Sequence
+        ):
             holder = next((s for s in body if s is current or _inside(context, current, s)), None)
             if holder is not None and any(_reads_grad(context, later) for later in body[body.index(holder) + 1 :]):
                 return True
-        if ancestor is loop:
-            return False
-    return True
+        inside_loop = inside_loop or ancestor is loop
+        if isinstance(ancestor, (cst.For, cst.While)) and _reads_grad_before_backward(context, ancestor):
+            return True
+        if ancestor is scope:
+            break
+    return not inside_loop
+
+
+def _reads_grad_before_backward(context: FileContext, loop: Loop) -> bool:
+    """Does an iteration of a loop that backpropagates read a gradient before its backward?
+    (A loop with no backward of its own, ``for i in range(n)`` over parameters, moves on to
+    another parameter each time.)"""
+    body = list(getattr(loop.body, "body", ()))
+    for _, event in context.events.own_backwards(loop):
+        statement = loop_statement(context, loop, event.node)
+        if statement in body:
+            return any(_reads_grad(context, s) for s in body[: body.index(statement)])
+    return False
 
 
 def depends_on_loop(
