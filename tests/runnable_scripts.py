@@ -27,6 +27,8 @@ w = torch.zeros(5, requires_grad=True)
 x = Variable(torch.rand(5), requires_grad=True)
 target = torch.ones(5)
 distance = torch.mean((x - target) ** 2)
+kept = (w * w).sum()
+view = w.data
 total = 0.0
 losses = []
 """
@@ -49,6 +51,9 @@ UPDATES = [
     "with torch.no_grad():\n    x -= 0.01 * x.grad",
     "opt.step()",
     "x = x - 0.01 * x.grad",
+    "w.data.mul_(0.9)",
+    "w.data = w.data.clamp(-1, 1)",
+    "with torch.no_grad():\n    w.data.mul_(0.9)",
 ]
 EXTRAS = [
     "opt.zero_grad()",
@@ -60,6 +65,10 @@ EXTRAS = [
     "print(round(float(loss), 4))",
     "print(x.grad is None)",
     "if i % 2 == 0:\n    opt.step()",
+    # A graph that saved `w`, built before an update of `w` and backpropagated after it.
+    "kept = (w * w).sum()",
+    "kept.backward(retain_graph=True)",
+    "view.mul_(0.5)",
 ]
 
 

@@ -113,9 +113,121 @@ def test_a_backpropagated_scalar_indexed_with_zero_reads_its_value():
     assert run(fixed) == ("6.0\n", None)
 
 
+# Scripts that run, each with a `.data` update that autograd would see once fixed while a graph
+# that saved the old value is still to be backpropagated: an unsafe fix must not make them raise.
+UNSAFE_PROBES = {
+    "update-under-no-grad-before-backward": PROBES["data-update-under-no-grad-before-backward"],
+    "update-before-backward-of-older-graph": """
+        import torch
+        w = torch.ones(3, requires_grad=True)
+        loss = (w * w).sum()
+        w.data.sub_(0.5)
+        loss.backward()
+        print(w.grad.tolist())
+        """,
+    # A GAN's discriminator step between building the generator's loss and its backward.
+    "helper-step-between-graph-and-backward": """
+        import torch
+        d = torch.ones(2, requires_grad=True)
+        g = torch.ones(2, requires_grad=True)
+
+        def d_step():
+            d_loss = (d * d).sum()
+            d_loss.backward()
+            d.data -= 0.1 * d.grad
+
+        for step in range(2):
+            g_loss = (g * d).sum()
+            d_step()
+            g_loss.backward()
+        print(g.grad.tolist())
+        """,
+    # The same graph backpropagated again next iteration.
+    "retained-graph-next-iteration": """
+        import torch
+        w = torch.ones(3, requires_grad=True)
+        loss = (w * w).sum()
+        for step in range(3):
+            loss.backward(retain_graph=True)
+            w.data.sub_(0.1 * w.grad)
+        print(w.grad.tolist())
+        """,
+    # A graph built before the update, first backpropagated in the next iteration.
+    "graph-carried-to-next-iteration": """
+        import torch
+        w = torch.ones(3, requires_grad=True)
+        previous = None
+        for step in range(3):
+            if previous is not None:
+                previous.backward()
+            current = (w * w).sum()
+            w.data.mul_(0.9)
+            previous = current
+        print(w.grad.tolist())
+        """,
+    # A value read through `.data`, changed in place while a graph still needs it.
+    "alias-changed-in-place": """
+        import torch
+        w = torch.ones(3, requires_grad=True)
+        view = w.data
+        loss = (w * w).sum()
+        view.mul_(2)
+        loss.backward()
+        print(w.grad.tolist())
+        """,
+    # A clear put after the update would leave `x.grad` None for the read after the loop.
+    "gradient-read-after-the-loop": """
+        import torch
+        x = torch.ones(3, requires_grad=True)
+        for i in range(2):
+            loss = (x * x).sum()
+            loss.backward()
+            with torch.no_grad():
+                x -= 0.1 * x.grad
+        print(round(x.grad.sum().item(), 4))
+        """,
+    # `.data =` may change a tensor's shape; `copy_` cannot.
+    "data-assigned-another-shape": """
+        import torch
+        mask = torch.ones(3)
+        mask.data = torch.zeros(5)
+        print(mask.shape)
+        """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNSAFE_PROBES))
+def test_unsafe_fixes_never_make_a_probe_raise(name):
+    source = textwrap.dedent(UNSAFE_PROBES[name])
+    assert run(source)[1] is None
+    fixed = fix_source(source, "probe.py", unsafe=True).source
+    assert run(fixed)[1] is None, fixed
+
+
+def test_the_newcomers_loop_still_gets_its_update_fixed():
+    # Where the file shows each backward builds its graph afresh, the update is fixed and runs.
+    source = textwrap.dedent(
+        """
+        import torch
+        x = torch.tensor([4.0], requires_grad=True)
+        lr = 0.1
+        for step in range(50):
+            loss = (x - 1.0).pow(2).sum()
+            loss.backward()
+            x.data -= lr * x.grad
+            x.grad.data.zero_()
+        print(round(x.item(), 3))
+        """
+    )
+    fixed = fix_source(source, "probe.py", unsafe=True).source
+    assert "x -= lr * x.grad" in fixed and ".data" not in fixed
+    assert run(fixed) == run(source) == ("1.0\n", None)
+
+
 def test_the_probes_are_real_findings():
     # Each probe is reported: the question is only whether its safe fix keeps the outcome.
     from autograd_lint import check_source
 
     unreported = [name for name, source in PROBES.items() if not check_source(textwrap.dedent(source), "probe.py")]
     assert unreported == ["not-a-tensor-indexed"]  # an instance of the file's own class is not a tensor
+    assert all(check_source(textwrap.dedent(source), "probe.py") for source in UNSAFE_PROBES.values())

@@ -6,7 +6,8 @@ import libcst as cst
 
 from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
-from ..syntax import dotted_name, keyword, terminal_name
+from ..syntax import assigned_names, dotted_name, keyword, terminal_name, walk
+from ._stale_graphs import StaleGraphs
 
 # Receivers whose `.data` is a field of their own (a dataset's samples, a config value),
 # unless the file shows them to be tensors.
@@ -70,12 +71,18 @@ class DataAttribute(Rule):
     on a tensor, and `loss.data[0]` becomes `loss.item()` when `loss` is backpropagated
     with a plain `backward()` (so it is a scalar); another `x.data[0]` becomes
     `x.detach()[0]` (unsafe), or gets no fix when only its name says it is a tensor.
-    Unsafe: an in-place update already under `torch.no_grad()` drops `.data`; autograd
-    then sees the change, so a backward through a graph that saved the old value raises
-    instead of silently computing wrong gradients. Unsafe elsewhere: an update
-    statement (`x.data.op_(...)`, `p.data -= ...`, `w.data = v`) is wrapped in
-    `with torch.no_grad():` as `x.op_(...)`, `p -= ...` or `w.copy_(v)`, which lets
-    autograd see it; any other read becomes `x.detach()`.
+    Unsafe: an in-place update already under `torch.no_grad()` drops `.data`, and
+    elsewhere an update statement (`x.data.op_(...)`, `p.data -= ...`, `w.data = v`) is
+    wrapped in `with torch.no_grad():` as `x.op_(...)`, `p -= ...` or `w.copy_(v)`. Autograd
+    then sees the change, so a backward through a graph that saved the old value would raise
+    where `.data` silently gave wrong gradients: these fixes are offered only where the file
+    shows no such backward can run (one later in the same pass goes through a graph built
+    after the update, one that runs again in the next iteration or call builds its graph
+    afresh first, none keeps its graph with `retain_graph` or `create_graph`, and a function's
+    update is proved at each of its calls in the file), on a receiver the file shows to be a
+    tensor, and for `w.data = v` only when `v` is made from `w` itself (so has its shape, dtype
+    and device, as `copy_` needs). Any other read becomes `x.detach()`, unless the value read
+    is bound to a name that is later changed in place where that proof fails.
     """
 
     code: ClassVar[str] = "AGL004"
@@ -240,10 +247,17 @@ class DataAttribute(Rule):
               for p in params:
                 p.data -= lr * p.grad
 
+            for inputs, labels in loader:
+              loss = criterion(model(inputs), labels)
+              loss.backward()
+              sgd(model.parameters(), 0.1)
+
             for p in model.parameters():
               snapshot = p.data.cpu()
             """,
-            lines=(5, 8),
+            # Each call of `sgd` follows its loop's backward, whose graph is built afresh each
+            # iteration: no graph that saved the old `p` is backpropagated after the update.
+            lines=(5, 13),
             fixed="""
             import torch
 
@@ -251,6 +265,11 @@ class DataAttribute(Rule):
               for p in params:
                 with torch.no_grad():
                   p -= lr * p.grad
+
+            for inputs, labels in loader:
+              loss = criterion(model(inputs), labels)
+              loss.backward()
+              sgd(model.parameters(), 0.1)
 
             for p in model.parameters():
               snapshot = p.detach().cpu()
@@ -263,18 +282,25 @@ class DataAttribute(Rule):
             x = torch.randn(4)
             col = torch.unsqueeze(x, 1).data
             flat = x.view(-1).data
-            ema.data.copy_(param.data)
             """,
-            lines=(3, 4, 5, 5),
+            lines=(3, 4),
             fixed="""
             import torch
             x = torch.randn(4)
             col = torch.unsqueeze(x, 1).detach()
             flat = x.view(-1).detach()
-            with torch.no_grad():
-                ema.copy_(param.data)
             """,
             unsafe=True,
+        ),
+        Invalid(
+            """
+            import torch
+            ema.data.mul_(0.99)
+            ema.data.copy_(param.data)
+            """,
+            # Only its name and its use say `ema` is a tensor: `ema.mul_` might not exist, so
+            # its updates get no fix (the read of `param.data` still does).
+            lines=(2, 3, 3),
         ),
         Invalid(
             """
@@ -285,16 +311,33 @@ class DataAttribute(Rule):
                 w.data.mul_(0.5)
             loss.backward()
             """,
+            # `loss` saved the old `w`: after `w.mul_(0.5)` its backward would raise. No fix.
             lines=(5,),
+        ),
+        Invalid(
+            """
+            import torch
+            w = torch.randn(3, requires_grad=True)
+            w.data = w.data.clamp(0, 1)
+            """,
+            # A value made from `w` itself keeps its shape, dtype and device, as `copy_` must.
+            lines=(3, 3),
             fixed="""
             import torch
             w = torch.randn(3, requires_grad=True)
-            loss = (w * w).sum()
             with torch.no_grad():
-                w.mul_(0.5)
-            loss.backward()
+                w.copy_(w.detach().clamp(0, 1))
             """,
             unsafe=True,
+        ),
+        Invalid(
+            """
+            import torch
+            mask = torch.ones(3)
+            mask.data = torch.zeros(5)
+            """,
+            # `.data =` may change shape, dtype or device; `copy_` cannot. No fix.
+            lines=(3,),
         ),
         Invalid(
             """
@@ -337,6 +380,8 @@ class DataAttribute(Rule):
     def __init__(self, context) -> None:
         super().__init__(context)
         self.uses: list[cst.Attribute] = []
+        self._proofs: StaleGraphs | None = None
+        self._number_names: frozenset[str] | None = None
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value == "data":
@@ -445,20 +490,25 @@ class DataAttribute(Rule):
             if not self._has_tensor_evidence(node.value):
                 return None  # only its name says "loss": `.detach()` might not exist on it
         if usage in ("read", "index_zero"):
+            if not all(self._stale_graphs().update_unobserved(s) for s in self._changes_in_place(node)):
+                return None  # `v = w.data; v.mul_(2)`: through `w.detach()`, autograd would see it
             return PendingFix(_DETACH, "unsafe", (Replace(node, f"{receiver}.detach()"),))
-        # An update through `.data`.
+        # An update through `.data`: autograd will see it, so a backward through a graph that saved
+        # the old value would raise. Offered only where the file shows no such backward can run.
+        if not self._has_tensor_evidence(node.value) or not self._stale_graphs().update_unobserved(node):
+            return None
         statement = self._lone_statement(node)
         update = None
         if usage == "assign":
             assign = statement.body[0] if statement is not None else None
             if statement is None or not isinstance(assign, cst.Assign) or len(assign.targets) != 1:
                 return None
+            if not _keeps_shape(assign.value, node.value, self._numbers()):
+                return None  # `w.data = v` may change shape, dtype or device; `w.copy_(v)` cannot
             update = f"{receiver}.copy_({module.code_for_node(assign.value)})"
         if self.context.torch.in_no_grad(node):
             if update is not None and statement is not None:
                 return PendingFix(_NO_GRAD, "unsafe", (Replace(statement.body[0], update),))
-            # Unsafe even under no_grad: autograd now sees the change, so a backward through a graph
-            # that saved the old value raises where `.data` silently gave wrong gradients.
             return PendingFix(_DROP, "unsafe", (Replace(node, receiver),))
         if statement is not None and (usage != "inplace" or self._is_statement_call(node, statement)):
             if update is None:
@@ -491,6 +541,61 @@ class DataAttribute(Rule):
         return name is not None and (
             name in facts.tensor_names or name in facts.backward_targets or name in facts.torch_made_names
         )
+
+    def _stale_graphs(self) -> StaleGraphs:
+        if self._proofs is None:
+            self._proofs = StaleGraphs(self.context)
+        return self._proofs
+
+    def _changes_in_place(self, node: cst.Attribute) -> list[cst.CSTNode]:
+        """Where the value read through ``.data`` is changed in place under the name it is bound
+        to (``v = w.data.cpu()`` ... ``v.mul_(2)``): after ``.detach()``, autograd sees those."""
+        tree = self.context.tree
+        holder: cst.CSTNode = node
+        parent = tree.parent(holder)
+        while (
+            isinstance(parent, (cst.Attribute, cst.Call))
+            and getattr(parent, "value", getattr(parent, "func", None)) is holder
+        ):
+            holder = parent
+            parent = tree.parent(holder)
+        if not (isinstance(parent, cst.Assign) and parent.value is holder):
+            return []
+        names = {name for target in parent.targets for name in assigned_names(target.target)}
+        changes: list[cst.CSTNode] = []
+        for inner in walk(tree.scope_of(node), into_functions=True):
+            if isinstance(inner, cst.Attribute) and dotted_name(inner.value) in names:
+                method = inner.attr.value
+                if method.endswith("_") and not method.startswith("_"):
+                    changes.append(inner)
+            elif isinstance(inner, cst.AugAssign) and dotted_name(inner.target) in names:
+                changes.append(inner)
+            elif isinstance(inner, cst.AssignTarget) and isinstance(inner.target, cst.Subscript):
+                if dotted_name(inner.target.value) in names:
+                    changes.append(inner)
+        return changes
+
+    def _numbers(self) -> frozenset[str]:
+        """Names the file only ever binds to numbers (``lr = 0.1``)."""
+        if self._number_names is None:
+            values: dict[str, list[cst.BaseExpression | None]] = {}
+            for inner in walk(self.context.module, into_functions=True):
+                if isinstance(inner, cst.Assign):
+                    for target in inner.targets:
+                        for name in assigned_names(target.target):
+                            single = isinstance(target.target, cst.Name)
+                            values.setdefault(name, []).append(inner.value if single else None)
+                elif isinstance(inner, (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr, cst.Del)):
+                    for name in assigned_names(inner.target):
+                        values.setdefault(name, []).append(None)
+                elif isinstance(inner, cst.Param):
+                    values.setdefault(inner.name.value, []).append(None)
+            self._number_names = frozenset(
+                name
+                for name, bound in values.items()
+                if all(v is not None and _is_number(v, frozenset()) for v in bound)
+            )
+        return self._number_names
 
     def _grads_may_have_graphs(self) -> bool:
         """Does the file backpropagate with ``create_graph=True`` (higher-order gradients)?"""
@@ -555,3 +660,53 @@ def _is_index_zero(subscript: cst.Subscript) -> bool:
         return False
     index = subscript.slice[0].slice
     return isinstance(index, cst.Index) and isinstance(index.value, cst.Integer) and index.value.value == "0"
+
+
+# Methods whose result has the receiver's shape, dtype and device (given number arguments).
+_SHAPE_KEEPING = frozenset(
+    {"abs", "clamp", "clamp_max", "clamp_min", "clip", "clone", "contiguous", "detach", "exp", "log", "neg"}
+    | {"relu", "sigmoid", "sign", "sqrt", "tanh", "add", "sub", "mul", "div", "pow", "lerp"}
+)
+
+
+def _keeps_shape(value: cst.BaseExpression, receiver: cst.BaseExpression, numbers: frozenset[str]) -> bool:
+    """Has ``value`` the receiver's shape, dtype and device, whatever they are? Built from the
+    receiver (its ``.data``, its ``.grad``), numbers, arithmetic, and the methods above."""
+    if _is_number(value, numbers):
+        return False  # `w.data = 0.5` would not even run
+    return _like(value, receiver, numbers)
+
+
+def _like(value: cst.BaseExpression, receiver: cst.BaseExpression, numbers: frozenset[str]) -> bool:
+    if value.deep_equals(receiver):
+        return True
+    if isinstance(value, cst.Attribute) and value.attr.value in ("data", "grad"):
+        return _like(value.value, receiver, numbers)
+    if isinstance(value, cst.UnaryOperation):
+        return _like(value.expression, receiver, numbers)
+    if isinstance(value, cst.BinaryOperation):
+        sides = (value.left, value.right)
+        return all(_like(side, receiver, numbers) or _is_number(side, numbers) for side in sides) and any(
+            _like(side, receiver, numbers) for side in sides
+        )
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute):
+        method = value.func.attr.value
+        arguments = [arg.value for arg in value.args]
+        return (
+            method in _SHAPE_KEEPING
+            and _like(value.func.value, receiver, numbers)
+            and all(_like(a, receiver, numbers) or _is_number(a, numbers) for a in arguments)
+        )
+    return False
+
+
+def _is_number(value: cst.BaseExpression, numbers: frozenset[str]) -> bool:
+    if isinstance(value, (cst.Integer, cst.Float)):
+        return True
+    if isinstance(value, cst.Name):
+        return value.value in numbers
+    if isinstance(value, cst.UnaryOperation):
+        return _is_number(value.expression, numbers)
+    if isinstance(value, cst.BinaryOperation):
+        return _is_number(value.left, numbers) and _is_number(value.right, numbers)
+    return False
