@@ -31,7 +31,7 @@ from .files import Excluder
 from .finding import Finding
 from .formatters import SourceText, Unchecked, render_error
 from .notebook import NotebookError, is_notebook_path, looks_like_notebook, read_notebook
-from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_atomic, write_fixed
+from .sources import SourceFile, SourceReadError, SourceWriteError, decode, read_source, write_fixed
 from .syntax_errors import SourceError, python_syntax_error
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ def check_path(path: str, config: Config, mode: Mode, cache: ResultCache | None 
     ):
         # A notebook, or a named file that holds JSON: a notebook under another name, or nothing to check.
         if is_notebook_path(path) or looks_like_notebook(source.text):
-            return check_notebook_data(path, source.encode(source.text), config, mode, write=write)
+            return check_notebook_data(path, source.encode(source.text), config, mode, write=write, source=source)
         return Outcome(path).fail("neither Python nor a notebook (it holds JSON)")
     if cache is None or mode.writes:
         return check_source_file(source, config, mode, write=(mode.fix or mode.add_noqa) and not mode.diff)
@@ -300,8 +300,13 @@ def check_stdin(data: bytes, stdin_filename: str | None, config: Config, mode: M
 # --- notebooks -------------------------------------------------------------------------------------
 
 
-def check_notebook_data(path: str, data: bytes, config: Config, mode: Mode, *, write: bool) -> Outcome:
-    """Check (and fix) a notebook's code cells as one module; only changed cell sources are rewritten."""
+def check_notebook_data(
+    path: str, data: bytes, config: Config, mode: Mode, *, write: bool, source: SourceFile | None = None
+) -> Outcome:
+    """Check (and fix) a notebook's code cells as one module; only changed cell sources are rewritten.
+
+    ``source`` is the file as read: a fix is written over it as over a Python file's
+    (``write_fixed``: only if unchanged since, keeping links, owner and mode)."""
     from .notebook_check import check_notebook, fix_notebook  # the engine: libcst only when needed
 
     try:
@@ -339,7 +344,9 @@ def check_notebook_data(path: str, data: bytes, config: Config, mode: Mode, *, w
     try:
         data = notebook.with_sources(result.sources).encode(notebook.encoding)
         if write:
-            write_atomic(path, data)
+            if source is None:
+                raise SourceWriteError("was not read from a file; not fixed")
+            write_fixed(source, data, root=config.root or Path.cwd())
         else:
             outcome.fixed_bytes = data
     except SourceWriteError as error:

@@ -121,35 +121,6 @@ def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Replace the file's content in one step, keeping its permission bits.
-
-    Superseded by ``write_fixed``, which also makes sure no edit made since the file was
-    read is lost; kept until the CLI uses that.
-
-    The temporary file sits in the same folder so ``os.replace`` stays a rename on one
-    file system: a crash leaves either the old file or the new one, never half of each.
-    """
-    # Through a symlink to the real file, so the link stays a link.
-    target = Path(os.path.realpath(path))
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as error:
-        raise SourceWriteError(f"cannot write: {error.strerror or error}") from None
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except OSError as error:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise SourceWriteError(f"cannot write: {error.strerror or error}") from None
-
-
 # --- writing a fix back ------------------------------------------------------------------------
 
 _NOT_FIXED = "; not fixed"

@@ -150,3 +150,48 @@ def test_stdin_fix_of_a_notebook_writes_the_fixed_notebook(in_tmp: Path):
     result = cli("--fix", "--stdin-filename", "q.ipynb", "-", input=QUESTION.read_bytes())
     fixed = nbformat.reads(result.stdout, as_version=4)
     assert "Variable" not in fixed.cells[3].source
+
+
+# A notebook's fix is written as a Python file's is: never over an edit made meanwhile, never
+# through a link out of the checked tree, under every name of a hard-linked file.
+
+VARIABLE_NOTEBOOK = new_notebook(cells=[new_code_cell("import torch\nx = torch.autograd.Variable(torch.ones(1))")])
+
+
+def test_a_notebook_saved_while_it_was_being_fixed_is_left_alone(in_tmp: Path):
+    from autograd_lint.config import Config
+    from autograd_lint.pipeline import Mode, check_notebook_data
+    from autograd_lint.sources import read_source
+
+    nbformat.write(VARIABLE_NOTEBOOK, "nb.ipynb")
+    source = read_source("nb.ipynb")
+    edited = new_notebook(cells=[*VARIABLE_NOTEBOOK.cells, new_code_cell("print(x)")])
+    nbformat.write(edited, "nb.ipynb")  # the user saves in Jupyter while the fix is computed
+    saved = Path("nb.ipynb").read_bytes()
+    outcome = check_notebook_data(
+        "nb.ipynb", source.encode(source.text), Config(), Mode(fix=True), write=True, source=source
+    )
+    assert outcome.error is not None and outcome.error.endswith("changed on disk since it was read; not fixed")
+    assert Path("nb.ipynb").read_bytes() == saved
+
+
+def test_a_notebook_linked_from_outside_the_tree_is_not_fixed(in_tmp: Path, tmp_path_factory):
+    outside = tmp_path_factory.mktemp("elsewhere") / "nb.ipynb"
+    nbformat.write(VARIABLE_NOTEBOOK, str(outside))
+    before = outside.read_bytes()
+    Path("nb.ipynb").symlink_to(outside)
+    result = cli("--fix", "nb.ipynb")
+    assert result.exit_code == 2
+    assert "nb.ipynb: error: is a symlink to a file outside the checked tree; not fixed" in result.stderr
+    assert outside.read_bytes() == before and Path("nb.ipynb").is_symlink()
+
+
+def test_a_hard_linked_notebook_is_fixed_under_both_names(in_tmp: Path):
+    nbformat.write(VARIABLE_NOTEBOOK, "nb.ipynb")
+    Path("nb.ipynb").chmod(0o640)
+
+    Path("other.ipynb").hardlink_to("nb.ipynb")
+    assert cli("--fix", "nb.ipynb").exit_code == 0
+    assert Path("other.ipynb").read_bytes() == Path("nb.ipynb").read_bytes()
+    assert "Variable" not in Path("other.ipynb").read_text(encoding="utf-8")
+    assert Path("nb.ipynb").stat().st_mode & 0o777 == 0o640
