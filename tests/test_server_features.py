@@ -7,7 +7,7 @@ from textwrap import dedent
 import pytest
 
 from autograd_lint.config import ConfigError
-from autograd_lint.server_features import Settings, _smallest_edit, check_document
+from autograd_lint.server_features import Settings, check_document, smallest_edit
 
 
 def test_settings_come_bare_or_under_the_tool_s_key_and_keep_what_is_left_out():
@@ -41,7 +41,7 @@ def test_a_bad_setting_is_one_clear_message(options, message):
     ],
 )
 def test_fix_all_edit_spans_only_the_change_and_never_splits_a_crlf(before, after):
-    edit = _smallest_edit(before, after)
+    edit = smallest_edit(before, after)
     assert before[: edit.start] + edit.content + before[edit.end :] == after
     for offset in (edit.start, edit.end):
         assert before[offset - 1 : offset + 1] != "\r\n"
