@@ -79,7 +79,7 @@ def cell_texts(workspace: Workspace, notebook: types.NotebookDocument) -> tuple[
     """The notebook's cells, in order, with the texts pygls keeps for them."""
     texts = []
     for cell in notebook.cells:
-        document = workspace.text_documents.get(unquote(cell.document))
+        document = workspace.text_documents.get(unquote(cell.document))  # pygls keys them unquoted
         source = document.source if document is not None else ""
         python = cell.kind == types.NotebookCellKind.Code and document is not None and document.language_id == "python"
         texts.append(CellText(cell.document, document.version if document else None, source, python))
@@ -160,13 +160,14 @@ class CellSyncProtocol(LanguageServerProtocol):
     def lsp_notebook_document__did_change(self, params: types.DidChangeNotebookDocumentParams) -> Iterator:
         cells = params.change.cells
         if cells is not None and cells.text_content:
-            opened = {d.uri: d.text for d in (cells.structure.did_open or [])} if cells.structure else {}
+            # The texts so far: a cell opened in this change, or changed twice in it, counts.
+            texts = {d.uri: d.text for d in (cells.structure.did_open or [])} if cells.structure else {}
             encoding = encoding_name(self.workspace.position_encoding)
             for content in cells.text_content:
                 uri = content.document.uri
-                document = self.workspace.text_documents.get(unquote(uri))
-                text = opened.get(uri, document.source if document is not None else None)
+                document = self.workspace.text_documents.get(unquote(uri))  # pygls keys them unquoted
+                text = texts.get(uri, document.source if document is not None else None)
                 if text is not None:
-                    whole = changed_text(text, content.changes, encoding)
-                    content.changes = [types.TextDocumentContentChangeWholeDocument(whole)]
+                    texts[uri] = changed_text(text, content.changes, encoding)
+                    content.changes = [types.TextDocumentContentChangeWholeDocument(texts[uri])]
         yield from super().lsp_notebook_document__did_change(params)
