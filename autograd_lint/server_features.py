@@ -7,7 +7,7 @@ the syntax error, and a half-typed line is a syntax error on most keystrokes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +83,13 @@ def _unwrap(options: Any) -> Any:
     return options
 
 
+def encoding_name(negotiated: types.PositionEncodingKind | str | None) -> str:
+    """How the client counts columns, as negotiated at initialisation: "utf-16" (LSP's default),
+    "utf-8" (Helix asks for it first) or "utf-32"."""
+    encoding = negotiated or types.PositionEncodingKind.Utf16
+    return encoding.value if isinstance(encoding, types.PositionEncodingKind) else str(encoding)
+
+
 def document_config(path: str | None, settings: Settings) -> Config:
     """The config for one document: its project's (the nearest ``pyproject.toml``), then the
     editor's settings over it. The one place config is resolved for the server."""
@@ -113,19 +120,31 @@ def check_document(
     """Check a document's text as the CLI would check the file at ``path``."""
     name = path or "<untitled>"
     try:
-        config = document_config(path, settings)
+        config = checked_config(path, settings)
     except ConfigError as error:
         return DocumentCheck(source, version, path=name, error=str(error), encoding=encoding)
-    if path is not None and Excluder(config, config.root or Path.cwd()).excluded_with_parents(Path(path)):
-        return DocumentCheck(source, version, config=config, path=name, encoding=encoding)
+    if config is None:
+        return DocumentCheck(source, version, path=name, encoding=encoding)
     try:
         findings = check_source(source, name, config)
     except SourceError:
         findings = []
     except Exception as error:  # a bug in a rule: say so, and keep serving the other documents
-        message = f"internal error, please report it: {type(error).__name__}: {error}"
-        return DocumentCheck(source, version, config=config, path=name, error=message, encoding=encoding)
+        return DocumentCheck(source, version, config=config, path=name, error=internal_error(error), encoding=encoding)
     return DocumentCheck(source, version, tuple(findings), config, name, encoding=encoding)
+
+
+def checked_config(path: str | None, settings: Settings) -> Config | None:
+    """The config a document at ``path`` is checked with, or ``None`` where its project excludes
+    it (as the CLI skips an excluded file). Raises ``ConfigError``."""
+    config = document_config(path, settings)
+    if path is not None and Excluder(config, config.root or Path.cwd()).excluded_with_parents(Path(path)):
+        return None
+    return config
+
+
+def internal_error(error: Exception) -> str:
+    return f"internal error, please report it: {type(error).__name__}: {error}"
 
 
 # --- diagnostics -------------------------------------------------------------------------------
@@ -167,8 +186,10 @@ def code_actions(
     only: Sequence[str] | None,
     settings: Settings,
     automatic: bool = False,
+    fix_all: Callable[[], types.CodeAction | None] | None = None,
 ) -> list[types.CodeAction]:
-    """The quick fixes and ``# noqa`` actions for the findings the range touches, and "fix all".
+    """The quick fixes and ``# noqa`` actions for the findings the range touches, and "fix all"
+    (``fix_all`` makes it where the document is not the whole of what is fixed: a notebook's cell).
 
     ``automatic`` requests (an editor asking as the cursor moves, for its light bulb, which
     shows no source actions) get no "fix all": it re-checks the file after each round of fixes."""
@@ -187,9 +208,9 @@ def code_actions(
             if edit is not None:
                 actions.append(_action(check, uri, f"Add `# noqa: {finding.code}`", (edit,), finding))
     if _wanted(FIX_ALL_KIND, only) and not (automatic and not only):
-        fix_all = fix_all_action(check, uri)
-        if fix_all is not None:
-            actions.append(fix_all)
+        everything = fix_all() if fix_all is not None else fix_all_action(check, uri)
+        if everything is not None:
+            actions.append(everything)
     return actions
 
 
@@ -203,10 +224,19 @@ def fix_all_action(check: DocumentCheck, uri: str) -> types.CodeAction | None:
         return None
     if fixed == check.source:
         return None
+    return fix_all_of([(uri, check, fixed)])
+
+
+def fix_all_of(fixed: Iterable[tuple[str, DocumentCheck, str]]) -> types.CodeAction:
+    """The "Fix all" action that gives each document ``(uri, check, text)`` its fixed text."""
     return types.CodeAction(
         title="Fix all safe problems (autograd-lint)",
         kind=FIX_ALL_KIND,
-        edit=_workspace_edit(check, uri, (_smallest_edit(check.source, fixed),)),
+        edit=types.WorkspaceEdit(
+            document_changes=[
+                document_edit(check, uri, (smallest_edit(check.source, text),)) for uri, check, text in fixed
+            ]
+        ),
     )
 
 
@@ -215,19 +245,16 @@ def _action(check: DocumentCheck, uri: str, title: str, edits: Iterable[Edit], f
         title=title,
         kind=types.CodeActionKind.QuickFix,
         diagnostics=[diagnostic(check, finding)],
-        edit=_workspace_edit(check, uri, edits),
+        edit=types.WorkspaceEdit(document_changes=[document_edit(check, uri, edits)]),
     )
 
 
-def _workspace_edit(check: DocumentCheck, uri: str, edits: Iterable[Edit]) -> types.WorkspaceEdit:
+def document_edit(check: DocumentCheck, uri: str, edits: Iterable[Edit]) -> types.TextDocumentEdit:
+    """The edits to one document, in the editor's positions, for the version that was checked."""
     text_edits = [types.TextEdit(edit_range(check, e.start, e.end), e.content) for e in sorted(edits, key=_start)]
-    return types.WorkspaceEdit(
-        document_changes=[
-            types.TextDocumentEdit(
-                text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=check.version),
-                edits=list(text_edits),
-            )
-        ]
+    return types.TextDocumentEdit(
+        text_document=types.OptionalVersionedTextDocumentIdentifier(uri=uri, version=check.version),
+        edits=list(text_edits),
     )
 
 
@@ -235,7 +262,7 @@ def _start(edit: Edit) -> tuple[int, int]:
     return edit.start, edit.end
 
 
-def _smallest_edit(before: str, after: str) -> Edit:
+def smallest_edit(before: str, after: str) -> Edit:
     """One edit from ``before`` to ``after`` spanning only what changed, so the cursor stays put."""
     prefix = 0
     limit = min(len(before), len(after))

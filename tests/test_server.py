@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
 from textwrap import dedent
-from typing import Any
 
 import pytest
 import pytest_lsp
+from conftest import LSP_SERVER, apply_action, lsp_uri, next_diagnostics
 from lsprotocol import types
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient, client_capabilities
 
-from autograd_lint.editing import EditorPositions
 from autograd_lint.urls import rule_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio]
-
-SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "autograd_lint", "server"])
 
 VARIABLE = dedent(
     """\
@@ -43,77 +39,34 @@ TRAINING = dedent(
 )
 
 
-@pytest_lsp.fixture(config=SERVER)
-async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest):
-    """A started server; ``indirect`` parametrisation passes its ``initializationOptions``."""
-    options: dict[str, Any] = {"debounceMs": 50, **getattr(request, "param", {})}
-    capabilities = client_capabilities("visual-studio-code")
-    if "positionEncodings" in options:  # not a setting: what the client offers to count in
-        capabilities.general = types.GeneralClientCapabilities(position_encodings=options.pop("positionEncodings"))
-    await lsp_client.initialize_session(
-        types.InitializeParams(capabilities=capabilities, initialization_options=options)
-    )
-    yield
-    await lsp_client.shutdown_session()
-
-
-def _published(client: LanguageClient) -> asyncio.Future[types.PublishDiagnosticsParams]:
-    """The next diagnostics the server publishes (waited for from now on, so none is missed)."""
-    return client.protocol.wait_for_notification_async(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-
-
 def _send_change(client: LanguageClient, path: Path, text: str, version: int) -> None:
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
-            types.VersionedTextDocumentIdentifier(version, _uri(path)),
+            types.VersionedTextDocumentIdentifier(version, lsp_uri(path)),
             [types.TextDocumentContentChangeWholeDocument(text)],
         )
     )
 
 
-def _uri(path: Path) -> str:
-    return path.resolve().as_uri()
-
-
 async def _open(client: LanguageClient, path: Path, text: str) -> types.PublishDiagnosticsParams:
-    published = _published(client)
+    published = next_diagnostics(client)
     client.text_document_did_open(
-        types.DidOpenTextDocumentParams(types.TextDocumentItem(_uri(path), "python", 1, text))
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(lsp_uri(path), "python", 1, text))
     )
     return await asyncio.wait_for(published, 30)
 
 
 async def _change(client: LanguageClient, path: Path, text: str, version: int) -> types.PublishDiagnosticsParams:
-    published = _published(client)
+    published = next_diagnostics(client)
     _send_change(client, path, text, version)
     return await asyncio.wait_for(published, 30)
 
 
 async def _actions(client: LanguageClient, path: Path, where: types.Range, only=None) -> list[types.CodeAction]:
     params = types.CodeActionParams(
-        types.TextDocumentIdentifier(_uri(path)), where, types.CodeActionContext(diagnostics=[], only=only)
+        types.TextDocumentIdentifier(lsp_uri(path)), where, types.CodeActionContext(diagnostics=[], only=only)
     )
     return list(await client.text_document_code_action_async(params) or [])
-
-
-def _apply(text: str, action: types.CodeAction) -> str:
-    """What an editor does with the action's edit (positions in UTF-16, as negotiated)."""
-    assert action.edit is not None and action.edit.document_changes
-    [change] = action.edit.document_changes
-    assert isinstance(change, types.TextDocumentEdit)
-    positions = EditorPositions(text)
-    spans = [
-        (
-            positions.offset(e.range.start.line, e.range.start.character),
-            positions.offset(e.range.end.line, e.range.end.character),
-            e.new_text,
-        )
-        for e in change.edits
-        if isinstance(e, types.TextEdit)
-    ]
-    for start, end, new_text in sorted(spans, reverse=True):
-        text = text[:start] + new_text + text[end:]
-    return text
 
 
 def _lines(text: str, *names: str) -> types.Range:
@@ -137,7 +90,7 @@ async def test_open_fix_apply_and_the_diagnostic_is_gone(client: LanguageClient,
     actions = await _actions(client, path, first.range)
     fix = next(a for a in actions if a.kind == types.CodeActionKind.QuickFix and a.title.startswith("Fix AGL003"))
     assert "(unsafe)" not in fix.title and fix.diagnostics and fix.diagnostics[0].code == "AGL003"
-    fixed = _apply(VARIABLE, fix)
+    fixed = apply_action(VARIABLE, fix)
     assert "x = torch.ones(3)\n" in fixed
 
     published = await _change(client, path, fixed, 2)
@@ -154,7 +107,7 @@ async def test_fix_all_applies_every_safe_fix_and_leaves_the_unsafe_ones(client:
     everything = types.Range(types.Position(0, 0), types.Position(0, 0))
     [fix_all] = await _actions(client, path, everything, only=[types.CodeActionKind.SourceFixAll])
     assert fix_all.kind == "source.fixAll.autograd-lint" and fix_all.title.startswith("Fix all safe problems")
-    published = await _change(client, path, _apply(text, fix_all), 2)
+    published = await _change(client, path, apply_action(text, fix_all), 2)
     assert [d.code for d in published.diagnostics] == ["AGL002"]
 
 
@@ -165,7 +118,7 @@ async def test_unsafe_fixes_are_offered_as_such_and_a_setting_hides_them(client:
     titles = [a.title for a in await _actions(client, path, where)]
     assert any(t.startswith("Fix AGL002") and t.endswith("(unsafe)") for t in titles), titles
 
-    published = _published(client)
+    published = next_diagnostics(client)
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"autograd-lint": {"unsafeFixes": False}})
     )
@@ -181,7 +134,7 @@ async def test_noqa_action_merges_with_the_comment_there(client: LanguageClient,
     actions = await _actions(client, path, published.diagnostics[0].range)
     [noqa] = [a for a in actions if "noqa" in a.title]
     assert noqa.title == "Add `# noqa: AGL003`"
-    silenced = _apply(text, noqa)
+    silenced = apply_action(text, noqa)
     assert "torch.ones(3))  # noqa: E501, AGL003\n" in silenced
     published = await _change(client, path, silenced, 2)
     assert [d.range.start.line for d in published.diagnostics] == [3]
@@ -192,13 +145,13 @@ async def test_hover_shows_the_rule_summary_and_its_docs(client: LanguageClient,
     published = await _open(client, path, VARIABLE)
     where = published.diagnostics[0].range.start
     shown = await client.text_document_hover_async(
-        types.HoverParams(types.TextDocumentIdentifier(_uri(path)), types.Position(where.line, where.character + 3))
+        types.HoverParams(types.TextDocumentIdentifier(lsp_uri(path)), types.Position(where.line, where.character + 3))
     )
     assert shown is not None and isinstance(shown.contents, types.MarkupContent)
     assert "**AGL003** `deprecated-variable`: Flags every use of `torch.autograd.Variable`" in shown.contents.value
     assert rule_url("AGL003") in shown.contents.value
     nothing = await client.text_document_hover_async(
-        types.HoverParams(types.TextDocumentIdentifier(_uri(path)), types.Position(0, 0))
+        types.HoverParams(types.TextDocumentIdentifier(lsp_uri(path)), types.Position(0, 0))
     )
     assert nothing is None
 
@@ -207,7 +160,7 @@ async def test_settings_change_rechecks_open_documents(client: LanguageClient, t
     path = tmp_path / "train.py"
     published = await _open(client, path, VARIABLE + TRAINING)
     assert {d.code for d in published.diagnostics} == {"AGL002", "AGL003"}
-    published = _published(client)
+    published = next_diagnostics(client)
     client.workspace_did_change_configuration(
         types.DidChangeConfigurationParams(settings={"autograd-lint": {"ignore": ["deprecated-variable"]}})
     )
@@ -217,7 +170,7 @@ async def test_settings_change_rechecks_open_documents(client: LanguageClient, t
 async def test_a_bad_setting_is_shown_once_and_the_old_settings_stay(client: LanguageClient, tmp_path: Path):
     path = tmp_path / "train.py"
     await _open(client, path, VARIABLE)
-    published = _published(client)
+    published = next_diagnostics(client)
     client.workspace_did_change_configuration(types.DidChangeConfigurationParams(settings={"select": ["AGL999"]}))
     assert [d.code for d in (await asyncio.wait_for(published, 30)).diagnostics] == ["AGL003", "AGL003"]
     assert [m.message for m in client.messages] == [
@@ -229,7 +182,7 @@ async def test_a_bad_setting_is_shown_once_and_the_old_settings_stay(client: Lan
 async def test_typing_is_checked_once_the_burst_ends(client: LanguageClient, tmp_path: Path):
     path = tmp_path / "train.py"
     await _open(client, path, VARIABLE)
-    published = _published(client)
+    published = next_diagnostics(client)
     # A burst of keystrokes well inside the debounce, even on a loaded machine; most of these
     # texts do not parse.
     ends = list(range(len("import torch\n"), len(VARIABLE), 7)) + [len(VARIABLE)]
@@ -238,7 +191,7 @@ async def test_typing_is_checked_once_the_burst_ends(client: LanguageClient, tmp
     first = await asyncio.wait_for(published, 30)
     assert first.version == len(ends) + 1 and len(first.diagnostics) == 2
     with pytest.raises(asyncio.TimeoutError):
-        await asyncio.wait_for(_published(client), 0.5)
+        await asyncio.wait_for(next_diagnostics(client), 0.5)
 
 
 async def test_a_broken_buffer_clears_its_diagnostics_and_the_server_carries_on(client: LanguageClient, tmp_path: Path):
@@ -256,13 +209,13 @@ async def test_run_on_save_checks_on_save_only(client: LanguageClient, tmp_path:
     assert len((await _open(client, path, VARIABLE)).diagnostics) == 2
     with pytest.raises(asyncio.TimeoutError):
         await _change_within(client, path, "import torch\n", 2, seconds=1.0)
-    published = _published(client)
-    client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(_uri(path))))
+    published = next_diagnostics(client)
+    client.text_document_did_save(types.DidSaveTextDocumentParams(types.TextDocumentIdentifier(lsp_uri(path))))
     assert list((await asyncio.wait_for(published, 30)).diagnostics) == []
 
 
 async def _change_within(client: LanguageClient, path: Path, text: str, version: int, seconds: float):
-    published = _published(client)
+    published = next_diagnostics(client)
     _send_change(client, path, text, version)
     return await asyncio.wait_for(published, seconds)
 
@@ -280,8 +233,8 @@ async def test_each_document_gets_its_own_projects_config(client: LanguageClient
 async def test_closing_a_document_clears_its_diagnostics(client: LanguageClient, tmp_path: Path):
     path = tmp_path / "train.py"
     await _open(client, path, VARIABLE)
-    published = _published(client)
-    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(_uri(path))))
+    published = next_diagnostics(client)
+    client.text_document_did_close(types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(lsp_uri(path))))
     assert list((await asyncio.wait_for(published, 30)).diagnostics) == []
 
 
@@ -295,7 +248,7 @@ async def test_a_client_counting_utf8_gets_utf8_columns(client: LanguageClient, 
 async def test_the_server_exits_cleanly_after_shutdown(capfd: pytest.CaptureFixture[str]):
     """pygls closes stdout on exit; the CLI's final flush must not turn that into a traceback."""
     client = pytest_lsp.make_test_lsp_client()
-    await client.start_io(*SERVER.server_command)
+    await client.start_io(*LSP_SERVER.server_command)
     await client.initialize_session(types.InitializeParams(capabilities=client_capabilities("neovim")))
     await client.shutdown_session()
     assert client._server is not None and client._server.returncode == 0
