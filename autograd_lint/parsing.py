@@ -68,6 +68,7 @@ def parse_module(source: str, max_size: int | None = DEFAULT_MAX_FILE_SIZE) -> c
         if not accepted:
             # Python stopped at its first error (or gave up on a long chain): a deeper nest may follow.
             check_nesting(source)
+    check_chains(source)
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
@@ -102,6 +103,36 @@ def looks_shallow(source: str) -> bool:
         return False
     depths = list(accumulate(map(_STEP.__getitem__, _NOT_BRACKETS.sub("", source))))
     return not depths or (max(depths) <= _SHALLOW and min(depths) >= 0)
+
+
+# libcst's parse time grows with the square of a chain's length (`x.f().g()...`): 800 calls
+# take a second, 2,000 about seven (benchmarks/parse_cost.py). Real code stays far below this.
+MAX_CHAIN = 300
+# A run of trailers: `.name`, a call whose arguments nest at most once, a flat subscript.
+_CHAIN = re.compile(
+    r"(?:\.\s*[A-Za-z_]\w*\s*|\((?:[^()]|\([^()]*\))*\)\s*|\[[^\[\]]*\]\s*){" + str(MAX_CHAIN + 1) + ",}"
+)
+# Where a call or subscript is followed by another trailer: the costly links (a chain of bare
+# attributes parses in linear time).
+_LINKS = (").", ")(", ")[", "].", "](", "][")
+
+
+def check_chains(source: str) -> None:
+    """Refuse a chain of more than ``MAX_CHAIN`` calls, attributes and subscripts before libcst
+    spends minutes on it. The scan runs only when the file chains often at all."""
+    if sum(source.count(link) for link in _LINKS) < MAX_CHAIN:
+        return
+    found = _CHAIN.search(source)
+    if found is not None:
+        line = source.count("\n", 0, found.start()) + 1
+        column = found.start() - (source.rfind("\n", 0, found.start()) + 1) + 1
+        raise ParseError(
+            f"not supported by the parser (libcst): a chain of more than {MAX_CHAIN} calls, attributes "
+            "or subscripts; not parsed",
+            line,
+            column,
+            "unsupported",
+        )
 
 
 def check_round_trip(module: cst.Module, source: str) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 
 import libcst as cst
 import pytest
 
 import autograd_lint
-from autograd_lint.parsing import DEFAULT_MAX_FILE_SIZE, ParseError, parse_module, run_deep
+from autograd_lint.parsing import DEFAULT_MAX_FILE_SIZE, MAX_CHAIN, ParseError, parse_module, run_deep
 
 # 1,500 nested brackets overflow libcst's native parser's stack: the process dies (exit 139).
 DEEP = "x = " + "(" * 1500 + "1" + ")" * 1500 + "\n"
@@ -118,7 +119,8 @@ def test_size_limit_counts_encoded_bytes():
 
 @pytest.fixture(scope="module")
 def chain() -> cst.Module:
-    return parse_module(CHAIN)  # libcst takes seconds: its parse grows with the cube of a chain's length
+    # libcst itself (parse_module refuses a chain this long): seconds, growing with the square of its length.
+    return cst.parse_module(CHAIN)
 
 
 def test_a_1000_step_chain_parses_but_its_code_generation_recurses_too_deep(chain):
@@ -144,6 +146,18 @@ def test_run_deep_returns_raises_and_restores_the_limit():
 def test_checker_handles_a_1000_step_chain():
     findings = autograd_lint.check_source(TORCH + "y = " + "-" * 1000 + "a\n", "chain.py")
     assert [(f.code, f.line) for f in findings] == [("AGL004", 3)]
+
+
+def test_a_chain_too_long_for_libcst_is_refused_at_once_with_where_it_starts():
+    source = TORCH + "y = x" + ".f()" * 2000 + "\n"
+    started = time.process_time()
+    error = parse_error(source)
+    assert time.process_time() - started < 1  # libcst alone: about seven seconds
+    assert error.kind == "unsupported" and (error.line, error.column) == (4, 6)
+    assert str(error).startswith("not supported by the parser (libcst): a chain of more than 300 calls")
+    parse_module("y = x" + ".f()" * MAX_CHAIN + "\n")  # the limit itself still parses
+    with pytest.raises(ParseError):
+        parse_module("y = x" + "[0]" * (MAX_CHAIN + 1) + "\n")
 
 
 def test_checker_refuses_a_form_feed_libcst_would_drop():
