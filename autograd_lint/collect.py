@@ -19,6 +19,8 @@ from .tree import SyntaxTree
 
 # A recorded visit: the node, and whether it is the leave after its children.
 Visit = tuple[cst.CSTNode, bool]
+# The nodes whose bodies ``walk`` skips unless asked to go into functions.
+_SCOPE_TYPES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
 
 
 def collect_top_level_imports(imports: ImportTable, statement: cst.CSTNode) -> None:
@@ -67,22 +69,30 @@ class FactsWalk:
         self._derived: list[tuple[str, list[cst.BaseExpression]]] = []  # (name, arithmetic operands)
 
     def run(self) -> tuple[FileFacts, list[Visit]]:
-        parents = self.tree.parents
+        tree = self.tree
+        parents, order, index, ends, scope_starts = tree.parents, tree.order, tree.index, tree.ends, tree.scope_starts
         visits: list[Visit] = []
         wanted, wanted_leave = self.wanted, self.wanted_leave
-        stack: list[cst.CSTNode | None] = [self.tree.module]
-        pending_leave: list[cst.CSTNode] = []
+        stack: list[cst.CSTNode | None] = [tree.module]
+        pending_leave: list[tuple[cst.CSTNode, int]] = []
         no_grad_depth = 0
         while stack:
             node = stack.pop()
             if node is None:  # the marker after a node's children: leave it
-                node = pending_leave.pop()
+                node, position = pending_leave.pop()
+                ends[position] = len(order)
                 if type(node) in wanted_leave:
                     visits.append((node, True))
                 if isinstance(node, cst.With) and self._is_no_grad_with(node):
                     no_grad_depth -= 1
                 continue
             node_type = type(node)
+            position = len(order)
+            order.append(node)
+            index[node] = position
+            ends.append(position)
+            if node_type in _SCOPE_TYPES:
+                scope_starts.append(position)
             collector = _COLLECTORS.get(node_type)
             if collector is not None:
                 collector(self, node, no_grad_depth)
@@ -90,7 +100,7 @@ class FactsWalk:
                 no_grad_depth += 1
             if node_type in wanted:
                 visits.append((node, False))
-            pending_leave.append(node)
+            pending_leave.append((node, position))
             stack.append(None)
             kids: list[cst.CSTNode] = []
             for name in child_fields(node_type):

@@ -21,7 +21,7 @@ from .fixes import FixResolver, TextRange
 from .imports import ImportTable
 from .lines import LineIndex
 from .parsing import DEFAULT_MAX_FILE_SIZE, ParseError, parse_module, run_deep
-from .positions import node_ranges
+from .positions import NodeRanges
 from .registry import all_rules
 from .rule import Report, Rule
 from .semantics import TorchSemantics
@@ -178,20 +178,14 @@ def to_findings(context: FileContext, rules: Sequence[Rule], honor_noqa: bool = 
 
 
 class _Positions:
-    """Offsets, lines and fixes for one file's reports; the node ranges only when a report
-    is about a node (a file whose only report is about a comment needs no code generation)."""
+    """Offsets, lines and fixes for one file's reports; the node ranges only of the statements
+    reports are about (a file whose only report is about a comment needs no code generation)."""
 
     def __init__(self, context: FileContext) -> None:
         self.context = context
         self.lines = LineIndex(context.source)
-        self._ranges: dict[cst.CSTNode, tuple[int, int]] | None = None
+        self.ranges = NodeRanges(context.module, context.source, context.tree.parents)
         self._resolver: FixResolver | None = None
-
-    @property
-    def ranges(self) -> dict[cst.CSTNode, tuple[int, int]]:
-        if self._ranges is None:
-            self._ranges = node_ranges(self.context.module)
-        return self._ranges
 
     def extent(self, node: cst.CSTNode | TextRange) -> tuple[int, int]:
         return (node.start, node.end) if isinstance(node, TextRange) else self.ranges[node]

@@ -16,7 +16,6 @@ import libcst as cst
 
 from .facts import FileFacts
 from .semantics import TorchSemantics
-from .syntax import walk
 from .tree import Loop, SyntaxTree
 
 # How many functions one loop's events may follow calls into (deep call chains are rare and slow).
@@ -52,7 +51,8 @@ class Event:
         return self.node
 
 
-_EVENT_NODES = (cst.Call, cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Del, cst.Attribute)
+# Exact types: parsed nodes are of libcst's concrete classes, and its ABC's isinstance is slow.
+_EVENT_NODES = frozenset({cst.Call, cst.Assign, cst.AugAssign, cst.AnnAssign, cst.Del, cst.Attribute})
 
 
 class LoopEvents:
@@ -64,6 +64,8 @@ class LoopEvents:
         self.facts = facts
         self._loops: dict[Loop, list[Event]] = {}
         self._functions: dict[cst.FunctionDef, list[Event]] = {}
+        # A node means the same in every loop and function around it: classified once.
+        self._kinds: dict[cst.CSTNode, tuple[EventKind, cst.BaseExpression | None] | None] = {}
 
     def of_loop(self, loop: Loop) -> list[Event]:
         events = self._loops.get(loop)
@@ -114,10 +116,14 @@ class LoopEvents:
         return ()
 
     def _events_in(self, body: cst.CSTNode, via: cst.Call | None, seen: set[cst.FunctionDef]) -> Iterator[Event]:
-        for node in walk(body):
-            if not isinstance(node, _EVENT_NODES):
+        kinds = self._kinds
+        for node in self.tree.walk(body):
+            if type(node) not in _EVENT_NODES:
                 continue
-            found = self._classify(node)
+            if node in kinds:
+                found = kinds[node]
+            else:
+                found = kinds[node] = self._classify(node)
             if found is not None:
                 yield Event(found[0], node, found[1], via)
             elif isinstance(node, cst.Call):

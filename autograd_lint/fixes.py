@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from .finding import Applicability, Edit, Fix
-from .positions import LineIndex
+from .positions import LineIndex, NodeRanges
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ class PendingFix:
 class FixResolver:
     """Turns pending fixes into offset edits for one file."""
 
-    def __init__(self, module: cst.Module, source: str, ranges: dict[cst.CSTNode, tuple[int, int]], lines: LineIndex):
+    def __init__(self, module: cst.Module, source: str, ranges: NodeRanges, lines: LineIndex):
         self.module = module
         self.source = source
         self.ranges = ranges

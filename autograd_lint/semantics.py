@@ -9,7 +9,7 @@ import libcst as cst
 
 from .facts import Sealed
 from .imports import ImportTable
-from .syntax import dotted_name, is_true, is_zero, keyword, method_call, strip_data, terminal_name, walk
+from .syntax import dotted_name, is_true, is_zero, keyword, method_call, strip_data, terminal_name
 from .tree import SyntaxTree
 
 NO_GRAD_CONTEXTS = frozenset({"torch.no_grad", "torch.inference_mode"})
@@ -182,10 +182,11 @@ class TorchSemantics(Sealed):
 
     def mentions_grad(self, node: cst.CSTNode) -> bool:
         aliases = self.facts.grad_aliases
-        for inner in walk(node):
-            if isinstance(inner, cst.Attribute) and inner.attr.value == "grad":
+        for inner in self.tree.walk(node):
+            inner_type = type(inner)
+            if inner_type is cst.Attribute and inner.attr.value == "grad":  # type: ignore[attr-defined]
                 return True
-            if isinstance(inner, cst.Name) and inner.value in aliases:
+            if inner_type is cst.Name and inner.value in aliases:  # type: ignore[attr-defined]
                 return True
         return False
 
@@ -201,7 +202,7 @@ class TorchSemantics(Sealed):
                     continue
                 if isinstance(target, cst.Attribute) and target.attr.value == "data":
                     return target.value
-                if isinstance(target, cst.Name) and _reads_own_grad(node.value, target.value):
+                if isinstance(target, cst.Name) and self._reads_own_grad(node.value, target.value):
                     return target
             return None
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
@@ -213,6 +214,12 @@ class TorchSemantics(Sealed):
                 if any(self.mentions_grad(arg.value) for arg in node.args):
                     return strip_data(receiver)
         return None
+
+    def _reads_own_grad(self, value: cst.BaseExpression, name: str) -> bool:
+        return any(
+            isinstance(n, cst.Attribute) and n.attr.value == "grad" and dotted_name(n.value) == name
+            for n in self.tree.walk(value)
+        )
 
     def is_tensor(self, expression: cst.BaseExpression) -> bool:
         """Is there evidence in this file that ``expression`` holds a tensor?"""
@@ -267,9 +274,3 @@ class TorchSemantics(Sealed):
             else:
                 leftmost = False
         return found
-
-
-def _reads_own_grad(value: cst.BaseExpression, name: str) -> bool:
-    return any(
-        isinstance(n, cst.Attribute) and n.attr.value == "grad" and dotted_name(n.value) == name for n in walk(value)
-    )

@@ -151,7 +151,12 @@ def walk(node: cst.CSTNode, into_functions: bool = False) -> Iterator[cst.CSTNod
 
 
 def names_in(node: cst.CSTNode) -> set[str]:
-    return {n.value for n in walk(node) if isinstance(n, cst.Name)}
+    return names_of(walk(node))
+
+
+def names_of(nodes: Iterable[cst.CSTNode]) -> set[str]:
+    """The identifiers among ``nodes`` (``names_in`` of a walk the caller already has)."""
+    return {n.value for n in nodes if type(n) is cst.Name}
 
 
 def assigned_names(target: cst.BaseExpression) -> Iterable[str]:
@@ -167,15 +172,25 @@ def assigned_names(target: cst.BaseExpression) -> Iterable[str]:
 
 def names_bound_in(node: cst.CSTNode) -> set[str]:
     """Names that code in ``node`` binds (assignments, loop targets, ``with ... as``, ``del``)."""
+    return names_bound_by(walk(node))
+
+
+_BINDING_TARGETS = frozenset({cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr, cst.Del})
+
+
+def names_bound_by(nodes: Iterable[cst.CSTNode]) -> set[str]:
+    """``names_bound_in`` of a walk the caller already has. Exact node types, not ``isinstance``:
+    parsed nodes are of libcst's concrete classes, and the ABC check is slow in long walks."""
     bound: set[str] = set()
-    for inner in walk(node):
-        if isinstance(inner, cst.Assign):
-            for t in inner.targets:
+    for inner in nodes:
+        inner_type = type(inner)
+        if inner_type is cst.Assign:
+            for t in inner.targets:  # type: ignore[attr-defined]
                 bound.update(assigned_names(t.target))
-        elif isinstance(inner, (cst.AugAssign, cst.AnnAssign, cst.For, cst.NamedExpr, cst.Del)):
-            bound.update(assigned_names(inner.target))
-        elif isinstance(inner, cst.WithItem) and inner.asname is not None:
-            bound.update(assigned_names(inner.asname.name))
+        elif inner_type in _BINDING_TARGETS:
+            bound.update(assigned_names(inner.target))  # type: ignore[attr-defined]
+        elif inner_type is cst.WithItem and inner.asname is not None:  # type: ignore[attr-defined]
+            bound.update(assigned_names(inner.asname.name))  # type: ignore[attr-defined]
     return bound
 
 

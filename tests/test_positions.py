@@ -10,7 +10,8 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from autograd_lint.positions import LineIndex, node_ranges
+from autograd_lint.engine import analyse
+from autograd_lint.positions import LineIndex, NodeRanges, node_ranges
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 SOURCES = {
@@ -46,3 +47,29 @@ def test_ranges_agree_with_libcst_position_provider(source):
         assert lines.position(end) == (code_range.end.line, code_range.end.column + 1), node
         checked += 1
     assert checked >= 5
+
+
+REPEATED = "import torch\nx = torch.ones(3)\nx = torch.ones(3)\nfor _ in range(3):\n    x.sum().backward()\n"
+
+
+@pytest.mark.parametrize("source", [*SOURCES.values(), REPEATED], ids=[*SOURCES.keys(), "a repeated statement"])
+def test_ranges_placed_a_statement_at_a_time_are_the_whole_module_ranges(source):
+    module = cst.parse_module(source)
+    context, _ = analyse(module, source, "x.py", [])
+    whole = node_ranges(module)
+    nodes = [node for node in context.tree.order if node in whole and node is not module]
+    shared = NodeRanges(module, source, context.tree.parents)
+    for node in reversed(nodes):  # the last statement first: it may be the one left without a newline
+        assert shared[node] == whole[node], node
+        assert NodeRanges(module, source, context.tree.parents)[node] == whole[node], node
+
+
+def test_a_statement_repeated_verbatim_falls_back_to_the_whole_module():
+    module = cst.parse_module(REPEATED)
+    context, _ = analyse(module, REPEATED, "x.py", [])
+    ranges = NodeRanges(module, REPEATED, context.tree.parents)
+    assert ranges[module.body[2]] == node_ranges(module)[module.body[2]] == (31, 48)
+    assert ranges._whole
+    unique = NodeRanges(module, REPEATED, context.tree.parents)
+    assert unique[module.body[3]] == node_ranges(module)[module.body[3]]
+    assert not unique._whole

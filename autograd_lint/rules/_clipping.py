@@ -14,8 +14,8 @@ import libcst as cst
 
 from ..context import FileContext
 from ..events import Event, EventKind
-from ..syntax import terminal_name, walk
-from ..tree import Loop
+from ..syntax import terminal_name
+from ..tree import Loop, SyntaxTree
 
 CLIP_FUNCTIONS = frozenset({"clip_grad_norm_", "clip_grad_value_", "clip_grad_norm", "clip_grad_value"})
 _EXITS = (cst.Continue, cst.Break, cst.Return, cst.Raise)
@@ -42,7 +42,7 @@ class Iteration:
         self.context = context
         self.scope = scope
         self.cyclic = isinstance(scope, (cst.For, cst.While))
-        self.positions: dict[cst.CSTNode, int] = {node: i for i, node in enumerate(walk(scope.body))}
+        self.positions: dict[cst.CSTNode, int] = {node: i for i, node in enumerate(context.tree.walk(scope.body))}
         events = context.events.of_loop(scope) if self.cyclic else context.events.of_function(scope)  # type: ignore[arg-type]
         self.events: list[Placed] = []
         for event in events:
@@ -87,7 +87,7 @@ class Iteration:
                 if isinstance(ancestor, cst.If) and child is not ancestor.test:
                     return _side(ancestor, child) == _side(ancestor, _child_towards(tree, node, ancestor))
                 return True
-            if isinstance(ancestor, (cst.If, cst.Else)) and _leaves(ancestor.body):
+            if isinstance(ancestor, (cst.If, cst.Else)) and _leaves(tree, ancestor.body):
                 return False
             child = ancestor
         return True
@@ -106,8 +106,8 @@ def _child_towards(tree, node: cst.CSTNode, ancestor: cst.CSTNode) -> cst.CSTNod
     return child
 
 
-def _leaves(block: cst.BaseSuite) -> bool:
-    return any(isinstance(n, _EXITS) for n in walk(block))
+def _leaves(tree: SyntaxTree, block: cst.BaseSuite) -> bool:
+    return any(isinstance(n, _EXITS) for n in tree.walk(block))
 
 
 def scaler_of(backward: Event) -> cst.BaseExpression | None:

@@ -11,7 +11,7 @@ import libcst as cst
 from ..context import FileContext
 from ..events import EventKind
 from ..fixes import InsertStatement, PendingEdit, PendingFix, ReplaceStatement
-from ..syntax import assigned_names, dotted_name, names_bound_in, names_in, walk
+from ..syntax import assigned_names, dotted_name
 from ..tree import Loop
 
 # Calls whose result keeps no graph, so a name rebound to one carries nothing to the next iteration.
@@ -82,7 +82,7 @@ def _reads_grad(context: FileContext, node: cst.CSTNode) -> bool:
     return any(
         (isinstance(inner, cst.Attribute) and inner.attr.value == "grad")
         or (isinstance(inner, cst.Name) and inner.value in aliases)
-        for inner in walk(node)
+        for inner in context.tree.walk(node)
     )
 
 
@@ -126,16 +126,17 @@ def depends_on_loop(
 ) -> bool:
     """Do the expressions name something the loop binds (an inner loop's ``p``, an index ``i``),
     other than by the statement a fix rewrites? Then a clear of theirs cannot move to the top."""
-    bound = names_bound_in(loop.body) - (names_bound_in(rewritten) if rewritten is not None else set())
+    tree = context.tree
+    bound = tree.names_bound_in(loop.body) - (tree.names_bound_in(rewritten) if rewritten is not None else set())
     if isinstance(loop, cst.For):
         bound |= set(assigned_names(loop.target))
-    return any(names_in(e) & bound for e in expressions)
+    return any(tree.names_in(e) & bound for e in expressions)
 
 
 def first_use(context: FileContext, loop: Loop, name: str) -> cst.CSTNode | None:
     """The first statement of the loop's body that mentions ``name``."""
     for statement in getattr(loop.body, "body", ()):
-        if name in names_in(statement):
+        if name in context.tree.names_in(statement):
             return statement
     return None
 
@@ -150,21 +151,21 @@ def graph_may_outlive_iteration(context: FileContext, loop: Loop, target: str, f
     scope = context.tree.scope_of(loop)
     for call in context.facts.backward_calls:
         backward_target = context.torch.backward_target(call)
-        reaches = backward_target is not None and target.split(".")[0] in names_in(backward_target)
+        reaches = backward_target is not None and target.split(".")[0] in context.tree.names_in(backward_target)
         if reaches and context.tree.scope_of(call) is scope and not _inside(context, call, loop):
             return True
-    if not fresh and target not in _assigned_in(loop.body):
+    if not fresh and target not in _assigned_in(context, loop.body):
         return True
-    return any(_carries_itself(context, node) for node in walk(loop.body))
+    return any(_carries_itself(context, node) for node in context.tree.walk(loop.body))
 
 
 def _inside(context: FileContext, node: cst.CSTNode, container: cst.CSTNode) -> bool:
     return any(ancestor is container for ancestor in context.tree.ancestors(node))
 
 
-def _assigned_in(body: cst.CSTNode) -> set[str]:
+def _assigned_in(context: FileContext, body: cst.CSTNode) -> set[str]:
     names: set[str] = set()
-    for node in walk(body):
+    for node in context.tree.walk(body):
         if isinstance(node, cst.Assign):
             for target in node.targets:
                 name = dotted_name(target.target)
@@ -187,4 +188,4 @@ def _carries_itself(context: FileContext, node: cst.CSTNode) -> bool:
         called = value.func.attr.value if isinstance(value.func, cst.Attribute) else value.func.value
         if called in _GRAPH_FREE:
             return False
-    return isinstance(node, cst.AugAssign) or bool(names & names_in(value))
+    return isinstance(node, cst.AugAssign) or bool(names & context.tree.names_in(value))

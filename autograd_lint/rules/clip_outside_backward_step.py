@@ -8,7 +8,7 @@ from ..context import FileContext
 from ..events import EventKind
 from ..fixes import InsertStatement, PendingFix, RemoveStatement
 from ..rule import Invalid, Rule
-from ..syntax import names_bound_in, names_in, terminal_name
+from ..syntax import terminal_name
 from ._clipping import Iteration, Placed, is_clip, iteration_of
 
 _BEFORE = (
@@ -286,8 +286,8 @@ class ClipOutsideBackwardStep(Rule):
             for n, p in iteration.positions.items()
             if low < p < high and isinstance(n, cst.SimpleStatementLine) and n is not statement
         ]
-        reads, binds = names_in(clip), names_bound_in(statement)
-        if any(names_bound_in(n) & reads or names_in(n) & binds for n in crossed):
+        reads, binds = tree.names_in(clip), tree.names_bound_in(statement)
+        if any(tree.names_bound_in(n) & reads or tree.names_in(n) & binds for n in crossed):
             return None  # the clip's arguments change on the way, or its result is read there
         code = self.context.module.code_for_node(statement.body[0])
         edits = (RemoveStatement(statement), InsertStatement(stepping, (code,)))

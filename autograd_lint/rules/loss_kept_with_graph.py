@@ -8,7 +8,7 @@ import libcst as cst
 from ..context import FileContext
 from ..fixes import PendingFix, Replace
 from ..rule import Invalid, Rule
-from ..syntax import assigned_names, dotted_name, walk
+from ..syntax import assigned_names, dotted_name
 from ..tree import Loop
 
 _NUMBERS = (cst.Integer, cst.Float)
@@ -242,11 +242,16 @@ def _accumulations(context: FileContext, loop: Loop, losses: set[str]) -> Iterat
     under ``no_grad`` holds no graph (a list still holds the tensor, graph and all)."""
     reset: set[str] = set()
     live = set(losses)
-    for node in walk(loop.body):
+    for node in context.tree.walk(loop.body):
         if isinstance(node, cst.Assign):
             targets = {n for t in node.targets for n in assigned_names(t.target)}
             total = next(iter(targets)) if len(targets) == 1 else None
-            if total is not None and total not in losses and total not in reset and _mentions(node.value, total):
+            if (
+                total is not None
+                and total not in losses
+                and total not in reset
+                and _mentions(context, node.value, total)
+            ):
                 if not context.torch.in_no_grad(node):
                     yield from ((total, name) for name in _bare_losses(node.value, live))
             reset |= targets - losses
@@ -272,8 +277,8 @@ def _is_plain_value(value: cst.BaseExpression) -> bool:
     return False
 
 
-def _mentions(node: cst.CSTNode, name: str) -> bool:
-    return any(isinstance(n, cst.Name) and n.value == name for n in walk(node))
+def _mentions(context: FileContext, node: cst.CSTNode, name: str) -> bool:
+    return any(isinstance(n, cst.Name) and n.value == name for n in context.tree.walk(node))
 
 
 def _bare_losses(node: cst.BaseExpression, losses: set[str]) -> Iterator[cst.Name]:

@@ -8,7 +8,7 @@ from ..context import FileContext
 from ..events import Event, EventKind
 from ..fixes import InsertStatement, PendingFix, Replace
 from ..rule import Invalid, Rule
-from ..syntax import dotted_name, walk
+from ..syntax import dotted_name
 from ..tree import Loop
 from ._repair import clear_before_backward, depends_on_loop, reads_grad_after
 
@@ -338,9 +338,9 @@ class MissingZeroGrad(Rule):
             self.report(backward.via or backward.node, self.message.format(suggestion=suggestion), fix)
 
 
-def _bare_zero_grad(loop: Loop) -> cst.Attribute | None:
+def _bare_zero_grad(context: FileContext, loop: Loop) -> cst.Attribute | None:
     """``optimizer.zero_grad`` as a statement of the loop's own body, named but never called."""
-    for node in walk(loop.body):
+    for node in context.tree.walk(loop.body):
         if (
             isinstance(node, cst.Expr)
             and isinstance(node.value, cst.Attribute)
@@ -369,7 +369,7 @@ def _clearing(context: FileContext, loop: Loop, update: Event) -> tuple[str, Pen
         suggestion = f"{target}.grad = None"
     if update.via is not None or not isinstance(loop.body, cst.IndentedBlock):
         return suggestion, None
-    bare = _bare_zero_grad(loop)
+    bare = _bare_zero_grad(context, loop)
     if bare is not None:
         # `optimizer.zero_grad` named without a call: call it where it stands.
         code = context.module.code_for_node(bare) + "()"

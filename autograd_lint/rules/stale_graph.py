@@ -7,7 +7,7 @@ import libcst as cst
 from ..context import FileContext
 from ..fixes import InsertStatement, PendingEdit, PendingFix, RemoveStatement, Replace
 from ..rule import Invalid, Rule
-from ..syntax import keyword, names_bound_in, names_in, walk, without_argument
+from ..syntax import keyword, without_argument
 from ..tree import Loop
 from ._repair import first_use, graph_may_outlive_iteration
 
@@ -254,7 +254,7 @@ def stale_losses(context: FileContext, loop: Loop, target: cst.BaseExpression | 
     bound: set[str] | None = None
     for loss in context.torch.backward_losses(target):
         if bound is None:
-            bound = names_bound_in(loop.body)
+            bound = context.tree.names_bound_in(loop.body)
         if loss.value in bound:
             continue
         value = context.tree.assignment_before(loss.value, loop)
@@ -287,7 +287,7 @@ def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: 
         return None
     # Statements between the assignment and the loop must not read the name.
     between = body[body.index(assignment) + 1 : index]
-    if any(isinstance(n, cst.Name) and n.value == name for s in between for n in walk(s)):
+    if any(isinstance(n, cst.Name) and n.value == name for s in between for n in context.tree.walk(s)):
         return None
     # Computed again before its first use in the loop; the original stays when code after the
     # loop reads it too (a loop that runs no iteration must leave it defined).
@@ -295,7 +295,7 @@ def _move_into_loop(context: FileContext, loop: Loop, backward: cst.Call, name: 
     if first is None:
         return None
     edits: list[PendingEdit] = [InsertStatement(first, (context.module.code_for_node(assignment.body[0]),))]
-    if not any(name in names_in(s) for s in body[index + 1 :]):
+    if not any(name in context.tree.names_in(s) for s in body[index + 1 :]):
         edits.append(RemoveStatement(assignment))
     retain = keyword(backward, "retain_graph")
     if retain is not None and not graph_may_outlive_iteration(context, loop, name, fresh=True):

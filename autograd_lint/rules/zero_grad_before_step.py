@@ -9,7 +9,7 @@ from ..context import FileContext
 from ..events import Event
 from ..fixes import InsertStatement, PendingFix, RemoveStatement
 from ..rule import Invalid, Rule
-from ..syntax import dotted_name, walk
+from ..syntax import dotted_name
 
 _EXITS = (cst.Continue, cst.Break, cst.Return, cst.Raise)
 
@@ -238,7 +238,7 @@ def _exits_after(context: FileContext, node: cst.CSTNode) -> bool:
     """Is the clearing in an ``if`` block that leaves the iteration (skipping the step)?"""
     for ancestor in context.tree.ancestors(node):
         if isinstance(ancestor, (cst.If, cst.Else)):
-            return any(isinstance(n, _EXITS) for n in walk(ancestor.body))
+            return any(isinstance(n, _EXITS) for n in context.tree.walk(ancestor.body))
         if isinstance(ancestor, (cst.For, cst.While, cst.FunctionDef)):
             return False
     return False
