@@ -42,6 +42,7 @@ class StaleGraphs:
             self._keeps_graph(node) for node in walk(module, into_functions=True) if isinstance(node, cst.Call)
         )
         self._cache: dict[int, bool] = {}
+        self._bound_names: dict[int, set[str]] = {}
 
     # --- which calls backpropagate ---
 
@@ -125,24 +126,7 @@ class StaleGraphs:
         if self._calls_function(call):
             return self._fresh(call, scope, depth)
         target = self._target(call)
-        return target is not None and self._values_after(target, call, after, scope, depth)
-
-    def _values_after(
-        self, expression: cst.BaseExpression, use: cst.CSTNode, after: list[cst.CSTNode], scope: Root, depth: int
-    ) -> bool:
-        if depth > _DEPTH:
-            return False
-        for name in names_in(expression) & self._bound(scope):
-            where, value = self._definition_before(name, use, scope)
-            if where is None:
-                return False
-            if self._graph_free(value):
-                continue
-            if not any(where is node or self._inside(where, node) for node in after):
-                return False  # bound before the update, to something that may hold a graph
-            if isinstance(value, cst.BaseExpression) and not self._values_after(value, where, after, scope, depth + 1):
-                return False
-        return True
+        return target is not None and self._defined_before(target, call, scope, depth, after=after)
 
     def _graph_free(self, value: cst.BaseExpression | None) -> bool:
         if isinstance(value, (cst.Integer, cst.Float, cst.SimpleString)):
@@ -204,23 +188,42 @@ class StaleGraphs:
         return target
 
     def _bound(self, root: Root) -> set[str]:
+        """The names ``root`` binds (a loop's target, a function's parameters included); cached."""
+        cached = self._bound_names.get(id(root))
+        if cached is not None:
+            return cached
         bound = names_bound_in(root if isinstance(root, cst.Module) else root.body)
         if isinstance(root, cst.For):
             bound |= set(assigned_names(root.target))
         elif isinstance(root, cst.FunctionDef):
             bound |= {param.name.value for param in _parameters(root)}
+        self._bound_names[id(root)] = bound
         return bound
 
-    def _defined_before(self, expression: cst.BaseExpression, use: cst.CSTNode, root: Root, depth: int) -> bool:
+    def _defined_before(
+        self,
+        expression: cst.BaseExpression,
+        use: cst.CSTNode,
+        root: Root,
+        depth: int,
+        after: list[cst.CSTNode] | None = None,
+    ) -> bool:
         """Is every name of ``expression`` that ``root`` binds bound afresh, unconditionally,
-        before ``use`` in the same pass (and so, in turn, is each value it was bound to)?"""
+        before ``use`` in the same pass (and so, in turn, is each value it was bound to)? With
+        ``after`` (what runs after the update), each binding must also be among it, unless its
+        value carries no graph (a number, a tensor fresh from a torch factory)."""
         if depth > _DEPTH:
             return False
         for name in names_in(expression) & self._bound(root):
             where, value = self._definition_before(name, use, root)
             if where is None:
                 return False
-            if value is not None and not self._defined_before(value, where, root, depth + 1):
+            if after is not None:
+                if self._graph_free(value):
+                    continue
+                if not any(where is node or self._inside(where, node) for node in after):
+                    return False  # bound before the update, to something that may hold a graph
+            if value is not None and not self._defined_before(value, where, root, depth + 1, after):
                 return False
         return True
 
